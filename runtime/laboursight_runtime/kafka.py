@@ -1,0 +1,75 @@
+"""Kafka wiring: one broker factory and one set of consumer options for every service."""
+
+import logging
+from typing import Any, Protocol
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from pydantic import BaseModel
+
+from laboursight_schemas.envelope import Envelope
+
+from .settings import Settings
+
+# publish_batch fails at ~120 records with the 16 KiB default (INFRA-NOTES.md).
+MAX_BATCH_BYTES = 1024 * 1024
+
+
+def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
+    """A broker whose publishes return only once every in-sync replica has the record."""
+    return KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotent_producer,
+        max_batch_size=MAX_BATCH_BYTES,
+        # FastStream logs every message at INFO otherwise; our consumers log what matters.
+        logger=logging.getLogger(f"faststream.{client_id}"),
+        log_level=logging.DEBUG,
+    )
+
+
+def consumer_options(settings: Settings, *, group_id: str) -> dict[str, Any]:
+    """Subscriber options: manual acknowledgement, so offsets move only after the effect is durable."""
+    return {
+        "group_id": group_id,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.MANUAL,
+        "fetch_max_wait_ms": settings.kafka_fetch_max_wait_ms,
+        "session_timeout_ms": settings.kafka_session_timeout_ms,
+        "heartbeat_interval_ms": settings.kafka_heartbeat_interval_ms,
+    }
+
+
+class Publisher(Protocol):
+    """Where a handler sends its events; returns once the broker has acknowledged."""
+
+    async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None: ...
+
+
+class KafkaPublisher:
+    def __init__(self, broker: KafkaBroker) -> None:
+        self._broker = broker
+
+    async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None:
+        await self._broker.publish(
+            encode(event),
+            topic,
+            key=key.encode(),
+            headers=event_headers(event),
+            correlation_id=event.correlation_id,
+        )
+
+
+def encode(event: BaseModel) -> bytes:
+    return event.model_dump_json().encode()
+
+
+def event_headers(event: Envelope[Any]) -> dict[str, str]:
+    """CloudEvents binary-mode hints, so tools can route without parsing the body."""
+    return {
+        "content-type": "application/json",
+        "ce_id": event.id,
+        "ce_type": event.type,
+        "ce_tenant_id": event.tenant_id,
+    }

@@ -1,0 +1,92 @@
+"""A consumer service as one ASGI process: the FastStream app plus health and metrics routes."""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import uvicorn
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.asgi.types import Scope
+from faststream.kafka import KafkaBroker, KafkaMessage
+from prometheus_client import make_asgi_app
+from pymongo import AsyncMongoClient
+
+from .consumer import EventConsumer
+from .kafka import consumer_options
+from .settings import Settings
+
+
+def subscribe(
+    broker: KafkaBroker,
+    settings: Settings,
+    *topics: str,
+    group_id: str,
+    consumer: Callable[[Callable[[str], None]], EventConsumer[Any]],
+) -> EventConsumer[Any]:
+    """Register ``consumer`` on ``topics``; if it halts, its subscriber stops fetching."""
+    tasks: set[asyncio.Task[None]] = set()
+
+    def halt(_reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(subscriber.stop())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    instance = consumer(halt)
+    subscriber = broker.subscriber(*topics, **consumer_options(settings, group_id=group_id))
+
+    async def on_message(message: KafkaMessage) -> None:
+        await instance(message)
+
+    subscriber(on_message)
+    return instance
+
+
+def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
+    return AsgiResponse(json.dumps(body).encode(), status, headers={"content-type": "application/json"})
+
+
+def consumer_app(
+    broker: KafkaBroker,
+    *,
+    consumers: list[EventConsumer[Any]],
+    mongo: AsyncMongoClient[dict[str, Any]] | None = None,
+    on_startup: list[Callable[[], Awaitable[None]]] | None = None,
+) -> AsgiFastStream:
+    """``/healthz`` fails only when a consumer halted; ``/readyz`` when a dependency is unreachable."""
+
+    @get
+    async def healthz(scope: Scope) -> AsgiResponse:
+        halted = [c.halted for c in consumers if c.halted]
+        return _json(503 if halted else 200, {"status": "halted" if halted else "ok", "halted": halted})
+
+    @get
+    async def readyz(scope: Scope) -> AsgiResponse:
+        checks = {"kafka": await broker.ping(timeout=2.0)}
+        if mongo is not None:
+            try:
+                await mongo.admin.command("ping")
+                checks["mongodb"] = True
+            except Exception:
+                checks["mongodb"] = False
+        ready = all(checks.values())
+        return _json(200 if ready else 503, {"status": "ready" if ready else "not ready", **checks})
+
+    shutdown = [mongo.close] if mongo is not None else []
+    return AsgiFastStream(
+        broker,
+        asgi_routes=[("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app())],
+        on_startup=on_startup or [],
+        on_shutdown=shutdown,
+    )
+
+
+def serve(app: Any, settings: Settings) -> None:
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

@@ -1,0 +1,30 @@
+"""Process settings, read from the environment (12-factor); every service uses the same names."""
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Connection and tuning settings shared by every service.
+
+    The defaults suit a production Apache Kafka; the local launcher exports the values that
+    suit the embedded tansu broker (no idempotent producer, short fetch wait and session).
+    """
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # tansu cannot run the idempotent producer (INFRA-NOTES.md); Apache Kafka can and should.
+    kafka_idempotent_producer: bool = True
+    kafka_fetch_max_wait_ms: int = Field(default=10, ge=0)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
+    kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    kafka_replication_factor: int = Field(default=1, ge=1)
+    kafka_client_id: str = "laboursight"
+
+    mongodb_uri: str = "mongodb://127.0.0.1:27017/?replicaSet=rs0"
+    mongodb_database: str = "laboursight"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "INFO"

@@ -1,0 +1,74 @@
+"""Topic provisioning: every topic is created explicitly with its partition count.
+
+Disclosure topics are the system of record that auditors replay, so they keep events forever.
+"""
+
+import asyncio
+from dataclasses import dataclass, field
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from laboursight_schemas import topics
+
+from .settings import Settings
+
+FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str] = field(default_factory=dict)
+
+
+def _with_dead_letters(specs: list[TopicSpec]) -> list[TopicSpec]:
+    return specs + [TopicSpec(topics.dead_letter_topic(s.name), 1, dict(FOREVER)) for s in specs]
+
+
+TOPICS: tuple[TopicSpec, ...] = tuple(
+    _with_dead_letters(
+        [
+            TopicSpec(topics.SUPPLIER_DISCLOSURES, 6, dict(FOREVER)),
+            TopicSpec(topics.RECRUITER_DISCLOSURES, 6, dict(FOREVER)),
+            TopicSpec(topics.FINDINGS, 6),
+            TopicSpec(topics.ALERTS, 3),
+        ]
+    )
+)
+
+
+async def create_topics(bootstrap_servers: str, replication_factor: int = 1) -> list[str]:
+    """Create every missing topic; returns the names created. Safe to run again."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [spec for spec in TOPICS if spec.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(
+                    [
+                        NewTopic(
+                            name=spec.name,
+                            num_partitions=spec.partitions,
+                            replication_factor=replication_factor,
+                            topic_configs=spec.config,
+                        )
+                        for spec in missing
+                    ]
+                )
+            except TopicAlreadyExistsError:
+                pass  # another provisioner won the race; the topics exist, which is the goal
+        return [spec.name for spec in missing]
+    finally:
+        await admin.close()
+
+
+def main() -> None:
+    settings = Settings()
+    created = asyncio.run(
+        create_topics(settings.kafka_bootstrap_servers, settings.kafka_replication_factor)
+    )
+    print(f"created {len(created)} topic(s): {', '.join(created) or 'none missing'}")

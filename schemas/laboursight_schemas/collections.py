@@ -1,0 +1,29 @@
+"""MongoDB collection names: the read side of one service is the write side of another.
+
+Every document carries ``tenant_id`` and every query filters on it (DESIGN.md, MongoDB contract).
+Owners create their collections' indexes at start-up.
+
+| collection        | owner (writes)  | readers   | key                                          |
+|-------------------|-----------------|-----------|----------------------------------------------|
+| api_keys          | api             | api       | _id = key id; secret stored as SHA-256 only   |
+| idempotency_keys  | api             | api       | (tenant_id, key_id, idempotency_key), TTL     |
+| disclosures       | api, risk       | api       | _id = disclosure id: status of a submission  |
+| subscriptions     | api             | notify    | _id = subscription id                        |
+| findings          | risk            | api       | _id = disclosure id + rule-set version        |
+| entities          | risk            | api       | _id = tenant/kind/entity id, with version     |
+| alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key) |
+| processed_events  | risk, notify    | —         | _id = consumer group + event id               |
+| deliveries        | notify          | api       | _id = alert event id + subscription id        |
+"""
+
+from typing import Final
+
+API_KEYS: Final = "api_keys"
+IDEMPOTENCY_KEYS: Final = "idempotency_keys"
+DISCLOSURES: Final = "disclosures"
+SUBSCRIPTIONS: Final = "subscriptions"
+FINDINGS: Final = "findings"
+ENTITIES: Final = "entities"
+ALERTS: Final = "alerts"
+PROCESSED_EVENTS: Final = "processed_events"
+DELIVERIES: Final = "deliveries"

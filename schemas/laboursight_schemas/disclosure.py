@@ -1,0 +1,270 @@
+"""The disclosure contract v1 (DOMAIN.md). Field names are binding.
+
+Every signal is optional: unknown (null) is not false, and the engine tells the two apart.
+Unknown fields are rejected rather than dropped, so nothing a submitter sends is silently lost.
+"""
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .codes import Amount, Count, CountryCode, CurrencyCode, Identifier, Percentage, Text, WeeklyHours
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Period(Strict):
+    start: date
+    end: date
+
+    @model_validator(mode="after")
+    def _in_order(self) -> Self:
+        if self.end < self.start:
+            raise ValueError("period.end must not be before period.start")
+        return self
+
+
+class Money(Strict):
+    amount: Amount
+    currency: CurrencyCode
+
+
+class FeeCategory(StrEnum):
+    RECRUITMENT_FEE = "recruitment_fee"
+    MEDICAL = "medical"
+    INSURANCE = "insurance"
+    SKILLS_TEST = "skills_test"
+    TRAINING = "training"
+    EQUIPMENT = "equipment"
+    TRAVEL_LODGING = "travel_lodging"
+    ADMINISTRATIVE = "administrative"
+    ILLEGITIMATE = "illegitimate"
+
+
+class Payer(StrEnum):
+    WORKER = "worker"
+    EMPLOYER = "employer"
+    RECRUITER = "recruiter"
+    OTHER = "other"
+
+
+class FeeLine(Strict):
+    category: FeeCategory
+    amount: Amount
+    currency: CurrencyCode
+    paid_by: Payer
+
+
+class Contracts(Strict):
+    written_contract: bool | None = None
+    in_language_understood: bool | None = None
+    signed_before_departure: bool | None = None
+    terms_changed_on_arrival: bool | None = None
+    wage_below_offer: bool | None = None
+
+
+class Grievance(Strict):
+    mechanism_available: bool | None = None
+    anonymous: bool | None = None
+    retaliation_reported: bool | None = None
+
+
+# --- supplier -------------------------------------------------------------------------------
+
+
+class Supplier(Strict):
+    supplier_id: Identifier
+    name: Text | None = None
+    country: CountryCode | None = None
+    site_id: Identifier | None = None
+    sector: Text | None = None
+    goods: list[Text] = Field(default_factory=list, max_length=100)
+
+
+# A yes/no answer or a head count: submitters know one or the other, and both are evidence.
+CountOrFlag = bool | Count
+
+
+class Workforce(Strict):
+    total_workers: Count | None = None
+    migrant_workers: Count | None = None
+    workers_under_18: Count | None = None
+    housed_by_employer: CountOrFlag | None = None
+    employer_tied_visa: CountOrFlag | None = None
+
+    @model_validator(mode="after")
+    def _parts_within_total(self) -> Self:
+        if self.total_workers is None:
+            return self
+        for name in ("migrant_workers", "workers_under_18", "housed_by_employer", "employer_tied_visa"):
+            part = getattr(self, name)
+            if not isinstance(part, bool) and part is not None and part > self.total_workers:
+                raise ValueError(f"workforce.{name} ({part}) exceeds total_workers ({self.total_workers})")
+        return self
+
+
+class RecruiterUsed(Strict):
+    recruiter_id: Identifier
+    country: CountryCode | None = None
+    workers_supplied: Count | None = None
+
+
+class RecruitmentCosts(Strict):
+    workers_paid_fees: bool | None = None
+    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=200)
+    fees_reimbursed: bool | None = None
+
+
+class Wages(Strict):
+    avg_monthly_wage: Money | None = None
+    paid_at_least_minimum_wage: bool | None = None
+    max_payment_delay_days: Count | None = None
+    payslips_provided: bool | None = None
+    deposits_or_withheld_wages: bool | None = None
+    paid_to_third_party: bool | None = None
+    wage_deductions_for_debt: bool | None = None
+
+
+class WorkingTime(Strict):
+    avg_weekly_hours: WeeklyHours | None = None
+    max_weekly_hours: WeeklyHours | None = None
+    rest_days_per_week: Annotated[int, Field(ge=0, le=7)] | None = None
+    overtime_voluntary: bool | None = None
+
+    @model_validator(mode="after")
+    def _average_within_maximum(self) -> Self:
+        avg, peak = self.avg_weekly_hours, self.max_weekly_hours
+        if avg is not None and peak is not None and avg > peak:
+            raise ValueError("working_time.avg_weekly_hours exceeds max_weekly_hours")
+        return self
+
+
+class DocumentHolder(StrEnum):
+    WORKER = "worker"
+    EMPLOYER = "employer"
+    RECRUITER = "recruiter"
+    OTHER = "other"
+
+
+class SupplierDocuments(Strict):
+    held_by: DocumentHolder | None = None
+    workers_with_documents_held_pct: Percentage | None = None
+    free_access_on_request: bool | None = None
+    written_voluntary_consent: bool | None = None
+
+
+class Movement(Strict):
+    free_to_leave_premises: bool | None = None
+    free_to_resign: bool | None = None
+    resignation_penalty: bool | None = None
+    notice_period_days: Count | None = None
+    phones_confiscated: bool | None = None
+
+
+class LivingConditions(Strict):
+    sq_m_per_worker: Amount | None = None
+    workers_per_room: Count | None = None
+    adequate_sanitation: bool | None = None
+    hazardous_work_without_ppe: bool | None = None
+
+
+class Incidents(Strict):
+    violence_reported: bool | None = None
+    threats_reported: bool | None = None
+    remote_site: bool | None = None
+    no_outside_communication: bool | None = None
+
+
+class SupplierDisclosure(Strict):
+    """One site, one period."""
+
+    kind: Literal["supplier"]
+    period: Period
+    external_ref: Text | None = None
+    supplier: Supplier
+    workforce: Workforce = Field(default_factory=Workforce)
+    recruiters_used: list[RecruiterUsed] = Field(default_factory=list, max_length=500)
+    recruitment_costs: RecruitmentCosts = Field(default_factory=RecruitmentCosts)
+    wages: Wages = Field(default_factory=Wages)
+    working_time: WorkingTime = Field(default_factory=WorkingTime)
+    documents: SupplierDocuments = Field(default_factory=SupplierDocuments)
+    movement: Movement = Field(default_factory=Movement)
+    contracts: Contracts = Field(default_factory=Contracts)
+    living_conditions: LivingConditions = Field(default_factory=LivingConditions)
+    grievance: Grievance = Field(default_factory=Grievance)
+    incidents: Incidents = Field(default_factory=Incidents)
+
+    @property
+    def entity_id(self) -> str:
+        return self.supplier.supplier_id
+
+
+# --- recruiter ------------------------------------------------------------------------------
+
+
+class Recruiter(Strict):
+    recruiter_id: Identifier
+    name: Text | None = None
+    country: CountryCode | None = None
+    license_number: Text | None = None
+    license_valid_until: date | None = None
+    iris_certified: bool | None = None
+
+
+class Placement(Strict):
+    origin_country: CountryCode | None = None
+    destination_country: CountryCode | None = None
+    employer_supplier_id: Identifier | None = None
+    workers_placed: Count | None = None
+
+
+class LoansToWorkers(Strict):
+    offered: bool | None = None
+    interest_rate_pct: Percentage | None = None
+    repaid_by_wage_deduction: bool | None = None
+
+
+class Subagents(Strict):
+    uses_subagents: bool | None = None
+    subagents_used: Count | None = None
+    subagents_named: Count | None = None
+
+    @model_validator(mode="after")
+    def _named_within_used(self) -> Self:
+        used, named = self.subagents_used, self.subagents_named
+        if used is not None and named is not None and named > used:
+            raise ValueError("subagents.subagents_named exceeds subagents_used")
+        return self
+
+
+class RecruiterDocuments(Strict):
+    holds_worker_documents: bool | None = None
+
+
+class RecruiterDisclosure(Strict):
+    """One agency, one period."""
+
+    kind: Literal["recruiter"]
+    period: Period
+    external_ref: Text | None = None
+    recruiter: Recruiter
+    placements: list[Placement] = Field(default_factory=list, max_length=500)
+    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=200)
+    typical_monthly_wage: Money | None = None
+    loans_to_workers: LoansToWorkers = Field(default_factory=LoansToWorkers)
+    subagents: Subagents = Field(default_factory=Subagents)
+    documents: RecruiterDocuments = Field(default_factory=RecruiterDocuments)
+    contracts: Contracts = Field(default_factory=Contracts)
+    grievance: Grievance = Field(default_factory=Grievance)
+
+    @property
+    def entity_id(self) -> str:
+        return self.recruiter.recruiter_id
+
+
+Disclosure = Annotated[SupplierDisclosure | RecruiterDisclosure, Field(discriminator="kind")]
+EntityKind = Literal["supplier", "recruiter"]

@@ -1,0 +1,93 @@
+"""Findings and judgements: what the screening engine concludes, and on what evidence."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from .disclosure import EntityKind, Period
+
+IloIndicator = Literal[
+    "abuse_of_vulnerability",
+    "deception",
+    "restriction_of_movement",
+    "isolation",
+    "physical_and_sexual_violence",
+    "intimidation_and_threats",
+    "retention_of_identity_documents",
+    "withholding_of_wages",
+    "debt_bondage",
+    "abusive_working_and_living_conditions",
+    "excessive_overtime",
+]
+RecruitmentIndicator = Literal[
+    "recruitment_fees_charged_to_workers",
+    "unlicensed_or_uncertified_recruiter",
+    "undisclosed_subagents",
+    "no_effective_grievance_mechanism",
+    "high_risk_origin_good",
+]
+Indicator = IloIndicator | RecruitmentIndicator
+Strength = Literal["strong", "medium", "weak"]
+Severity = Literal["low", "medium", "high", "critical"]
+RiskLevel = Literal["low", "medium", "high", "critical"]
+
+RISK_LEVELS: tuple[RiskLevel, ...] = ("low", "medium", "high", "critical")
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Evidence(Frozen):
+    field: str = Field(description="JSON path of the signal in the disclosure, e.g. $.wages.max_payment_delay_days")
+    value: JsonValue
+    rule_id: str
+    explanation: str
+
+
+class Finding(Frozen):
+    indicator: Indicator
+    strength: Strength
+    severity: Severity
+    evidence: list[Evidence] = Field(min_length=1)
+    rule_set_version: str
+
+
+class Judgement(Frozen):
+    """The ILO/EC combination rule applied to one disclosure's findings."""
+
+    forced_labour_likely: bool
+    risk_level: RiskLevel
+    score: int = Field(ge=0, le=100)
+    confidence: float = Field(ge=0, le=1, description="share of ILO indicators that could be assessed")
+    not_assessed: list[IloIndicator]
+    explanation: str
+
+
+class FindingsComputed(Frozen):
+    disclosure_id: str
+    disclosure_event_id: str
+    entity_kind: EntityKind
+    entity_id: str
+    period: Period
+    rule_set_version: str
+    reference_data_edition: str
+    findings: list[Finding]
+    judgement: Judgement
+
+
+class AlertRaised(Frozen):
+    alert_id: str
+    dedupe_key: str
+    entity_kind: EntityKind
+    entity_id: str
+    risk_level: RiskLevel
+    previous_risk_level: RiskLevel | None
+    score: int = Field(ge=0, le=100)
+    indicators: list[Indicator]
+    disclosure_id: str
+    period_end: date
+    rule_set_version: str
+    reference_data_edition: str
+    summary: str
