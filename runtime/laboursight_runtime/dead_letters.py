@@ -13,7 +13,9 @@ MAX_ERROR_CHARS = 2_000
 
 
 class DeadLetterSink(Protocol):
-    async def send(self, record: "ConsumerRecord[Any, Any]", error: BaseException, stage: str) -> None:
+    async def send(
+        self, record: "ConsumerRecord[Any, Any]", error: BaseException, stage: str
+    ) -> None:
         """Return only once the dead letter is durable; raise otherwise."""
 
 
@@ -45,7 +47,9 @@ class KafkaDeadLetters:
         self._broker = broker
         self._group_id = group_id
 
-    async def send(self, record: "ConsumerRecord[Any, Any]", error: BaseException, stage: str) -> None:
+    async def send(
+        self, record: "ConsumerRecord[Any, Any]", error: BaseException, stage: str
+    ) -> None:
         await self._broker.publish(
             record.value or b"",
             dead_letter_topic(record.topic),

@@ -12,7 +12,8 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from prometheus_client import make_asgi_app
 from pymongo import AsyncMongoClient
 
-from .consumer import EventConsumer
+from .consumer import EventConsumer, EventT
+from .dead_letters import KafkaDeadLetters
 from .kafka import consumer_options
 from .settings import Settings
 
@@ -20,11 +21,16 @@ from .settings import Settings
 def subscribe(
     broker: KafkaBroker,
     settings: Settings,
-    *topics: str,
+    topic: str,
+    *,
     group_id: str,
-    consumer: Callable[[Callable[[str], None]], EventConsumer[Any]],
-) -> EventConsumer[Any]:
-    """Register ``consumer`` on ``topics``; if it halts, its subscriber stops fetching."""
+    event_type: type[EventT],
+    handle: Callable[[EventT], Awaitable[None]],
+) -> EventConsumer[EventT]:
+    """Consume ``topic`` with ``handle``, dead-lettering to ``<topic>.dlq``.
+
+    If the consumer halts (too many dead letters in a row), its subscriber stops fetching.
+    """
     tasks: set[asyncio.Task[None]] = set()
 
     def halt(_reason: str) -> None:
@@ -32,18 +38,25 @@ def subscribe(
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 
-    instance = consumer(halt)
-    subscriber = broker.subscriber(*topics, **consumer_options(settings, group_id=group_id))
+    consumer = EventConsumer(
+        event_type=event_type,
+        handle=handle,
+        dead_letters=KafkaDeadLetters(broker, group_id),
+        on_halt=halt,
+    )
+    subscriber = broker.subscriber(topic, **consumer_options(settings, group_id=group_id))
 
     async def on_message(message: KafkaMessage) -> None:
-        await instance(message)
+        await consumer(message)
 
     subscriber(on_message)
-    return instance
+    return consumer
 
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
-    return AsgiResponse(json.dumps(body).encode(), status, headers={"content-type": "application/json"})
+    return AsgiResponse(
+        json.dumps(body).encode(), status, headers={"content-type": "application/json"}
+    )
 
 
 def consumer_app(
@@ -58,7 +71,9 @@ def consumer_app(
     @get
     async def healthz(scope: Scope) -> AsgiResponse:
         halted = [c.halted for c in consumers if c.halted]
-        return _json(503 if halted else 200, {"status": "halted" if halted else "ok", "halted": halted})
+        return _json(
+            503 if halted else 200, {"status": "halted" if halted else "ok", "halted": halted}
+        )
 
     @get
     async def readyz(scope: Scope) -> AsgiResponse:

@@ -4,6 +4,7 @@ Disclosure topics are the system of record that auditors replay, so they keep ev
 """
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -47,7 +48,8 @@ async def create_topics(bootstrap_servers: str, replication_factor: int = 1) -> 
         existing = set(await admin.list_topics())
         missing = [spec for spec in TOPICS if spec.name not in existing]
         if missing:
-            try:
+            # Another provisioner may win the race; the topics then exist, which is the goal.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
                     [
                         NewTopic(
@@ -59,8 +61,6 @@ async def create_topics(bootstrap_servers: str, replication_factor: int = 1) -> 
                         for spec in missing
                     ]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another provisioner won the race; the topics exist, which is the goal
         return [spec.name for spec in missing]
     finally:
         await admin.close()

@@ -10,7 +10,16 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .codes import Amount, Count, CountryCode, CurrencyCode, Identifier, Percentage, Text, WeeklyHours
+from .codes import (
+    Amount,
+    Count,
+    CountryCode,
+    CurrencyCode,
+    Identifier,
+    Percentage,
+    Text,
+    WeeklyHours,
+)
 
 
 class Strict(BaseModel):
@@ -100,10 +109,17 @@ class Workforce(Strict):
     def _parts_within_total(self) -> Self:
         if self.total_workers is None:
             return self
-        for name in ("migrant_workers", "workers_under_18", "housed_by_employer", "employer_tied_visa"):
+        for name in (
+            "migrant_workers",
+            "workers_under_18",
+            "housed_by_employer",
+            "employer_tied_visa",
+        ):
             part = getattr(self, name)
             if not isinstance(part, bool) and part is not None and part > self.total_workers:
-                raise ValueError(f"workforce.{name} ({part}) exceeds total_workers ({self.total_workers})")
+                raise ValueError(
+                    f"workforce.{name} ({part}) exceeds total_workers ({self.total_workers})"
+                )
         return self
 
 

@@ -33,7 +33,9 @@ class Envelope(BaseModel, Generic[DataT]):
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
     tenant_id: str = Field(min_length=1)
-    correlation_id: str = Field(min_length=1, description="the disclosure id, through the whole chain")
+    correlation_id: str = Field(
+        min_length=1, description="the disclosure id, through the whole chain"
+    )
     schema_version: str = Field(default=SCHEMA_VERSION, pattern=r"^1\.\d+$")
     data: DataT
 

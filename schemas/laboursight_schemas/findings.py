@@ -40,7 +40,9 @@ class Frozen(BaseModel):
 
 
 class Evidence(Frozen):
-    field: str = Field(description="JSON path of the signal in the disclosure, e.g. $.wages.max_payment_delay_days")
+    field: str = Field(
+        description="JSON path of the signal in the disclosure, e.g. $.wages.max_payment_delay_days"
+    )
     value: JsonValue
     rule_id: str
     explanation: str
@@ -60,7 +62,9 @@ class Judgement(Frozen):
     forced_labour_likely: bool
     risk_level: RiskLevel
     score: int = Field(ge=0, le=100)
-    confidence: float = Field(ge=0, le=1, description="share of ILO indicators that could be assessed")
+    confidence: float = Field(
+        ge=0, le=1, description="share of ILO indicators that could be assessed"
+    )
     not_assessed: list[IloIndicator]
     explanation: str
 

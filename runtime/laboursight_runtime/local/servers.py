@@ -239,7 +239,8 @@ class LocalServers:
 
     def _failure(self, name: str, problem: str) -> LocalServersError:
         log = self.data_dir / f"{name}.log"
-        return LocalServersError(f"{name} {problem}\n--- last lines of {log} ---\n{_log_excerpt(log)}")
+        excerpt = _log_excerpt(log)
+        return LocalServersError(f"{name} {problem}\n--- from {log} ---\n{excerpt}")
 
     def _check_alive(self, name: str) -> None:
         code = self._processes[name].poll()

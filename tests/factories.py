@@ -1,0 +1,88 @@
+"""Disclosures and events for tests: realistic defaults, overridable per test."""
+
+import copy
+import uuid
+from typing import Any
+
+from laboursight_schemas.envelope import (
+    SUPPLIER_DISCLOSURE_SUBMITTED,
+    Envelope,
+    SupplierDisclosureSubmitted,
+    now,
+)
+
+CLEAN_SUPPLIER: dict[str, Any] = {
+    "kind": "supplier",
+    "period": {"start": "2026-01-01", "end": "2026-06-30"},
+    "supplier": {
+        "supplier_id": "SUP-001",
+        "name": "Harbour Garments Sdn Bhd",
+        "country": "MY",
+        "sector": "apparel",
+        "goods": ["Garments"],
+    },
+    "workforce": {"total_workers": 420, "migrant_workers": 150, "workers_under_18": 0},
+    "recruitment_costs": {"workers_paid_fees": False, "fee_lines": []},
+    "wages": {
+        "avg_monthly_wage": {"amount": 1700, "currency": "MYR"},
+        "paid_at_least_minimum_wage": True,
+        "max_payment_delay_days": 7,
+        "payslips_provided": True,
+        "deposits_or_withheld_wages": False,
+        "paid_to_third_party": False,
+        "wage_deductions_for_debt": False,
+    },
+    "working_time": {
+        "avg_weekly_hours": 48,
+        "max_weekly_hours": 58,
+        "rest_days_per_week": 1,
+        "overtime_voluntary": True,
+    },
+    "documents": {"held_by": "worker", "workers_with_documents_held_pct": 0},
+}
+
+BONDED_SUPPLIER: dict[str, Any] = {
+    **copy.deepcopy(CLEAN_SUPPLIER),
+    "supplier": {"supplier_id": "SUP-666", "country": "MY", "goods": ["Rubber Gloves"]},
+    "recruitment_costs": {
+        "workers_paid_fees": True,
+        "fee_lines": [
+            {"category": "recruitment_fee", "amount": 5100, "currency": "MYR", "paid_by": "worker"},
+            {"category": "medical", "amount": 300, "currency": "MYR", "paid_by": "worker"},
+        ],
+        "fees_reimbursed": False,
+    },
+    "wages": {
+        "avg_monthly_wage": {"amount": 1500, "currency": "MYR"},
+        "max_payment_delay_days": 45,
+        "wage_deductions_for_debt": True,
+    },
+    "working_time": {"avg_weekly_hours": 74, "max_weekly_hours": 90, "overtime_voluntary": False},
+    "documents": {
+        "held_by": "employer",
+        "workers_with_documents_held_pct": 90,
+        "free_access_on_request": False,
+    },
+}
+
+
+def supplier(base: dict[str, Any] = CLEAN_SUPPLIER, **sections: Any) -> dict[str, Any]:
+    """``base`` with whole sections replaced, e.g. ``supplier(documents={...})``."""
+    return {**copy.deepcopy(base), **sections}
+
+
+def supplier_event(
+    disclosure: dict[str, Any], tenant_id: str = "tenant-a", event_id: str | None = None
+) -> Envelope[SupplierDisclosureSubmitted]:
+    disclosure_id = str(uuid.uuid4())
+    return Envelope[SupplierDisclosureSubmitted](
+        id=event_id or str(uuid.uuid4()),
+        type=SUPPLIER_DISCLOSURE_SUBMITTED,
+        source="/tests",
+        time=now(),
+        tenant_id=tenant_id,
+        correlation_id=disclosure_id,
+        data=SupplierDisclosureSubmitted.model_validate(
+            {"disclosure_id": disclosure_id, "submitted_by": "key-1", "disclosure": disclosure}
+        ),
+    )
