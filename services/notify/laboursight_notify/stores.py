@@ -5,6 +5,7 @@ them (an unreachable database is transient, so the alert is retried, never dropp
 """
 
 import contextlib
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -64,7 +65,7 @@ class MongoDeliveryLog:
         return Delivery(**doc)
 
     async def record(self, delivery: Delivery) -> None:
-        doc = vars(delivery).copy()
+        doc = asdict(delivery)
         doc["_id"] = doc.pop("id")
         where = {"_id": delivery.id, "tenant_id": delivery.tenant_id}
         if delivery.status == "delivered":
