@@ -4,7 +4,8 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from infra import Infra, InfraUnavailable, Route, start_infra
+
+from tests.infra import Infra, InfraUnavailable, Route, start_infra
 
 
 @pytest.fixture(scope="session")

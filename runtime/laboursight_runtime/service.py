@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -87,12 +88,13 @@ def consumer_app(
         ready = all(checks.values())
         return _json(200 if ready else 503, {"status": "ready" if ready else "not ready", **checks})
 
-    shutdown = [mongo.close] if mongo is not None else []
     return AsgiFastStream(
         broker,
         asgi_routes=[("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app())],
+        logger=logging.getLogger("faststream.app"),
         on_startup=on_startup or [],
-        on_shutdown=shutdown,
+        # After the broker stopped: an in-flight handler must not meet a closed client.
+        after_shutdown=[mongo.close] if mongo is not None else [],
     )
 
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from infra import Infra
 from pymongo import AsyncMongoClient, MongoClient
 
 from laboursight_runtime.local import LocalServers
 from laboursight_runtime.settings import Settings
 from laboursight_runtime.topics import TOPICS
 from laboursight_schemas.topics import SUPPLIER_DISCLOSURES
+from tests.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -20,9 +20,8 @@ from tests.risk.fakes import InMemoryRiskStore
 
 class RiskStoreContract:
     @pytest.fixture
-    async def store(self) -> AsyncIterator[RiskStore]:
-        raise NotImplementedError
-        yield
+    def store(self) -> RiskStore:
+        raise NotImplementedError  # each implementation provides its own
 
     async def test_recording_twice_is_recording_once(self, store: RiskStore) -> None:
         event = findings_event(supplier_event(BONDED_SUPPLIER))
@@ -82,8 +81,8 @@ class RiskStoreContract:
 
 class TestInMemoryRiskStore(RiskStoreContract):
     @pytest.fixture
-    async def store(self) -> AsyncIterator[RiskStore]:
-        yield InMemoryRiskStore()
+    def store(self) -> RiskStore:
+        return InMemoryRiskStore()
 
 
 @pytest.mark.integration

@@ -1,0 +1,85 @@
+"""The application and its wiring: ``create_app`` is the one place dependencies are chosen."""
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from laboursight_runtime.kafka import make_broker
+from laboursight_runtime.mongo import make_client
+from laboursight_schemas import collections
+
+from . import disclosures, errors, health, subscriptions
+from .bus import EventBus, KafkaBus
+from .context import Context
+from .limits import BodyLimit
+from .metrics import RequestTimer
+from .settings import ApiSettings
+from .validation import DISCLOSURE
+
+
+async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSettings) -> None:
+    """The indexes of the collections the api owns; creating an existing index is a no-op."""
+    keys = db[collections.IDEMPOTENCY_KEYS]
+    await keys.create_index(
+        [("tenant_id", ASCENDING), ("key_id", ASCENDING), ("idempotency_key", ASCENDING)],
+        unique=True,
+        name="tenant_key_idempotency_key",
+    )
+    await keys.create_index(
+        "created_at", expireAfterSeconds=settings.api_idempotency_ttl_s, name="expiry"
+    )
+    await db[collections.SUBSCRIPTIONS].create_index(
+        [("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"
+    )
+
+
+class _Api(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        # The disclosure body is parsed by the route itself (to name JSON paths without the
+        # union's tag), so its schema is added to the document here.
+        if self.openapi_schema is not None:
+            return self.openapi_schema
+        document = super().openapi()
+        schema = DISCLOSURE.json_schema(ref_template="#/components/schemas/{model}")
+        components = document.setdefault("components", {}).setdefault("schemas", {})
+        components.update(schema.pop("$defs"), Disclosure=schema)
+        return document
+
+
+def create_app(
+    settings: ApiSettings,
+    *,
+    publisher: EventBus | None = None,
+    db: AsyncDatabase[dict[str, Any]] | None = None,
+) -> FastAPI:
+    """The api; what is not injected (Kafka, MongoDB) is connected by the lifespan."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            bus = publisher
+            if bus is None:
+                broker = make_broker(settings, client_id=f"{settings.kafka_client_id}-api")
+                await broker.start()
+                stack.push_async_callback(broker.stop)
+                bus = KafkaBus(broker)
+            database = db
+            if database is None:
+                client = make_client(settings)
+                stack.push_async_callback(client.close)
+                database = client[settings.mongodb_database]
+            await ensure_indexes(database, settings)
+            app.state.context = Context(settings, database, bus)
+            yield
+
+    app = _Api(title="laboursight api", version="1.0.0", lifespan=lifespan)
+    errors.install(app, settings.api_retry_after_s)
+    app.add_middleware(BodyLimit, max_body_bytes=settings.api_max_body_bytes)
+    app.add_middleware(RequestTimer)
+    for module in (disclosures, subscriptions, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,42 @@
+"""The event a submitted disclosure becomes, and the topic it goes to."""
+
+from typing import Any, Final
+
+from laboursight_schemas import topics
+from laboursight_schemas.disclosure import Disclosure, SupplierDisclosure
+from laboursight_schemas.envelope import (
+    RECRUITER_DISCLOSURE_SUBMITTED,
+    SUPPLIER_DISCLOSURE_SUBMITTED,
+    Envelope,
+    RecruiterDisclosureSubmitted,
+    SupplierDisclosureSubmitted,
+    now,
+)
+
+SOURCE: Final = "/laboursight/api"
+
+
+def submitted_event(
+    disclosure: Disclosure, *, disclosure_id: str, event_id: str, tenant_id: str, submitted_by: str
+) -> tuple[str, Envelope[Any]]:
+    """(topic, event); the topic's key is ``disclosure.entity_id``."""
+    common: dict[str, Any] = {
+        "id": event_id,
+        "source": SOURCE,
+        "time": now(),
+        "tenant_id": tenant_id,
+        "correlation_id": disclosure_id,
+    }
+    if isinstance(disclosure, SupplierDisclosure):
+        supplier = SupplierDisclosureSubmitted(
+            disclosure_id=disclosure_id, submitted_by=submitted_by, disclosure=disclosure
+        )
+        return topics.SUPPLIER_DISCLOSURES, Envelope[SupplierDisclosureSubmitted](
+            type=SUPPLIER_DISCLOSURE_SUBMITTED, data=supplier, **common
+        )
+    recruiter = RecruiterDisclosureSubmitted(
+        disclosure_id=disclosure_id, submitted_by=submitted_by, disclosure=disclosure
+    )
+    return topics.RECRUITER_DISCLOSURES, Envelope[RecruiterDisclosureSubmitted](
+        type=RECRUITER_DISCLOSURE_SUBMITTED, data=recruiter, **common
+    )

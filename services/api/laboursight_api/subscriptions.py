@@ -1,0 +1,90 @@
+"""``/v1/subscriptions``: where notify delivers a tenant's alerts (Standard Webhooks)."""
+
+import base64
+import secrets
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Response
+from pydantic import BaseModel, ConfigDict, HttpUrl
+
+from laboursight_schemas import collections
+from laboursight_schemas.envelope import now
+
+from .auth import require
+from .context import Context, context
+from .errors import ApiError
+from .keys import Principal
+
+router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
+Manager = Annotated[Principal, Depends(require("analyst", "admin"))]
+MinRiskLevel = Literal["high", "critical"]
+
+
+class NewSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: HttpUrl
+    min_risk_level: MinRiskLevel = "high"
+
+
+class Subscription(BaseModel):
+    subscription_id: str
+    url: str
+    min_risk_level: MinRiskLevel
+    active: bool
+    created_at: datetime
+
+
+class CreatedSubscription(Subscription):
+    secret: str
+
+
+def webhook_secret() -> str:
+    """A Standard Webhooks signing secret: ``whsec_`` and base64 of 24 random bytes."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _subscription(document: dict[str, Any]) -> Subscription:
+    return Subscription(subscription_id=document["_id"], **document)
+
+
+@router.post("", status_code=201, response_model=CreatedSubscription)
+async def create(
+    body: NewSubscription, caller: Manager, ctx: Annotated[Context, Depends(context)]
+) -> CreatedSubscription:
+    """Subscribe a webhook; the signing secret is in this answer and never again."""
+    document = {
+        "_id": str(uuid.uuid4()),
+        "tenant_id": caller.tenant_id,
+        "url": str(body.url),
+        "secret": webhook_secret(),
+        "min_risk_level": body.min_risk_level,
+        "active": True,
+        "created_at": now(),
+    }
+    await ctx.db[collections.SUBSCRIPTIONS].insert_one(document)
+    return CreatedSubscription(subscription_id=document["_id"], **document)
+
+
+@router.get("", response_model=list[Subscription])
+async def list_all(
+    caller: Manager, ctx: Annotated[Context, Depends(context)]
+) -> list[Subscription]:
+    cursor = ctx.db[collections.SUBSCRIPTIONS].find(
+        {"tenant_id": caller.tenant_id}, projection={"secret": False}
+    )
+    return [_subscription(document) async for document in cursor.sort("created_at", 1)]
+
+
+@router.delete("/{subscription_id}", status_code=204, responses={404: {"description": "unknown"}})
+async def delete(
+    subscription_id: str, caller: Manager, ctx: Annotated[Context, Depends(context)]
+) -> Response:
+    deleted = await ctx.db[collections.SUBSCRIPTIONS].delete_one(
+        {"_id": subscription_id, "tenant_id": caller.tenant_id}
+    )
+    if not deleted.deleted_count:
+        raise ApiError(404, "not_found", f"no subscription {subscription_id!r}")
+    return Response(status_code=204)

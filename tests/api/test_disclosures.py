@@ -1,0 +1,326 @@
+"""POST and GET /v1/disclosures on real MongoDB, with a fake Kafka."""
+
+import asyncio
+import copy
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from pymongo.asynchronous.database import AsyncDatabase
+
+from laboursight_api.settings import ApiSettings
+from laboursight_schemas import collections, topics
+from laboursight_schemas.envelope import now
+from tests.api.conftest import SUPPLIER_ID, TENANT, bearer
+from tests.api.fakes import FakeBus
+from tests.factories import CLEAN_SUPPLIER
+
+pytestmark = pytest.mark.integration
+
+Db = AsyncDatabase[dict[str, Any]]
+
+
+def _with(**sections: Any) -> dict[str, Any]:
+    return {**copy.deepcopy(CLEAN_SUPPLIER), **sections}
+
+
+async def test_accepted_once_published(
+    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+) -> None:
+    answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["status_url"] == f"/v1/disclosures/{body['disclosure_id']}"
+    assert answer.headers["Location"] == body["status_url"]
+    [(topic, key, event)] = bus.sent
+    assert (topic, key) == (topics.SUPPLIER_DISCLOSURES, SUPPLIER_ID)
+    assert (event.id, event.correlation_id, event.tenant_id) == (
+        body["event_id"],
+        body["disclosure_id"],
+        TENANT,
+    )
+    key_id = submitter["Authorization"].removeprefix("Bearer ls_").split(".")[0]
+    assert event.data.submitted_by == key_id
+    recorded = await db[collections.DISCLOSURES].find_one({"_id": body["disclosure_id"]})
+    assert recorded is not None
+    assert (recorded["tenant_id"], recorded["status"], recorded["entity_id"]) == (
+        TENANT,
+        "accepted",
+        SUPPLIER_ID,
+    )
+
+
+async def test_negative_hours_are_refused_with_their_path(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    answer = await api.post(
+        "/v1/disclosures", json=_with(working_time={"avg_weekly_hours": -5}), headers=submitter
+    )
+
+    assert answer.status_code == 422
+    assert answer.json() == {
+        "error": "validation_failed",
+        "message": "the request has invalid fields",
+        "detail": [
+            {
+                "field": "$.working_time.avg_weekly_hours",
+                "message": "Input should be greater than or equal to 0",
+            }
+        ],
+    }
+    assert bus.sent == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        (b"{not json", 400),
+        (b"", 400),
+        (b"[1, 2]", 422),
+        (json.dumps({k: v for k, v in CLEAN_SUPPLIER.items() if k != "kind"}).encode(), 422),
+        (json.dumps(_with(kind="factory")).encode(), 422),
+        (json.dumps(_with(submitted_by="someone")).encode(), 422),
+        (json.dumps(_with(supplier={"supplier_id": SUPPLIER_ID, "country": "XX"})).encode(), 422),
+        (json.dumps(_with(wages={"avg_monthly_wage": {"amount": 1, "currency": "ABC"}})).encode(), 422),
+        (json.dumps(_with(period={"start": "2026-06-30", "end": "2026-01-01"})).encode(), 422),
+        (json.dumps(_with(workforce={"total_workers": "many"})).encode(), 422),
+    ],
+)
+async def test_malformed_bodies_are_client_errors(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str], body: bytes, status: int
+) -> None:
+    headers = {**submitter, "Content-Type": "application/json"}
+    answer = await api.post("/v1/disclosures", content=body, headers=headers)
+
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"] in {"invalid_json", "validation_failed"}
+    assert bus.sent == []
+
+
+async def test_without_a_key_or_with_a_wrong_one(api: httpx.AsyncClient, db: Db) -> None:
+    missing = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER)
+    wrong = await api.post(
+        "/v1/disclosures", json=CLEAN_SUPPLIER, headers={"Authorization": "Bearer ls_0.nope"}
+    )
+    valid = (await bearer(db, "submitter", TENANT, SUPPLIER_ID))["Authorization"]
+    forged = await api.post(
+        "/v1/disclosures", json=CLEAN_SUPPLIER, headers={"Authorization": valid[:-2] + "xx"}
+    )
+
+    for answer in (missing, wrong, forged):
+        assert answer.status_code == 401
+        assert answer.headers["WWW-Authenticate"].startswith("Bearer")
+        assert answer.json()["error"] == "unauthorized"
+
+
+async def test_only_a_submitter_bound_to_the_entity_may_submit(
+    api: httpx.AsyncClient, bus: FakeBus, db: Db
+) -> None:
+    analyst = await api.post(
+        "/v1/disclosures", json=CLEAN_SUPPLIER, headers=await bearer(db, "analyst")
+    )
+    elsewhere = await api.post(
+        "/v1/disclosures", json=CLEAN_SUPPLIER, headers=await bearer(db, "submitter", TENANT, "SUP-9")
+    )
+
+    assert analyst.status_code == 403
+    assert elsewhere.status_code == 403
+    assert "SUP-001" in elsewhere.json()["message"]
+    assert bus.sent == []
+
+
+async def test_503_with_retry_after_when_kafka_does_not_acknowledge(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    bus.failure = KafkaConnectionError("broker unreachable")
+    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    bus.failure, bus.gate = None, asyncio.Event()  # never acknowledges: the wait is bounded
+    timed_out = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+
+    for answer in (refused, timed_out):
+        assert answer.status_code == 503
+        assert int(answer.headers["Retry-After"]) > 0
+        assert answer.json()["error"] == "unavailable"
+
+
+async def test_a_failed_record_write_still_answers_202(
+    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+) -> None:
+    # A validator no document passes: the write fails after Kafka acknowledged.
+    await db.create_collection(collections.DISCLOSURES, validator={"$expr": False})
+
+    answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+
+    assert answer.status_code == 202
+    assert len(bus.sent) == 1
+
+
+# --- Idempotency-Key ----------------------------------------------------------------------
+
+
+async def test_a_retry_with_the_same_key_returns_the_first_answer(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": '"order-1"'}
+    first = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    again = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+
+    assert first.status_code == again.status_code == 202
+    assert again.json() == first.json()
+    assert len(bus.sent) == 1
+
+
+async def test_the_same_key_with_another_body_is_refused(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": "order-2"}
+    await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    other = await api.post(
+        "/v1/disclosures", json=_with(working_time={"avg_weekly_hours": 50}), headers=headers
+    )
+
+    assert other.status_code == 422
+    assert "Idempotency-Key" in other.json()["message"]
+    assert len(bus.sent) == 1
+
+
+async def test_the_same_key_in_flight_is_a_conflict(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": "order-3"}
+    bus.gate.clear()
+    first = asyncio.create_task(api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers))
+    while not first.done() and await _reservations(api) == 0:
+        await asyncio.sleep(0.01)
+
+    second = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    bus.gate.set()
+
+    assert second.status_code == 409
+    assert (await first).status_code == 202
+
+
+async def _reservations(api: httpx.AsyncClient) -> int:
+    transport = api._transport
+    assert isinstance(transport, httpx.ASGITransport)
+    db: Db = transport.app.state.context.db  # type: ignore[attr-defined]
+    return await db[collections.IDEMPOTENCY_KEYS].count_documents({})
+
+
+async def test_a_retry_after_a_503_publishes_the_same_event_again(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": "order-4"}
+    bus.failure = KafkaConnectionError("broker unreachable")
+    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    bus.failure = None
+    retried = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+
+    assert (refused.status_code, retried.status_code) == (503, 202)
+    [(_, _, event)] = bus.sent
+    assert event.id == retried.json()["event_id"]
+
+
+async def test_a_reservation_abandoned_mid_flight_is_taken_over(
+    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str], settings: ApiSettings
+) -> None:
+    # A request that reserved "order-5" and died; meanwhile risk already recorded the screening.
+    headers = {**submitter, "Idempotency-Key": "order-5"}
+    first = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    disclosure_id = first.json()["disclosure_id"]
+    stale = now() - timedelta(seconds=settings.api_idempotency_lock_s + 1)
+    await db[collections.IDEMPOTENCY_KEYS].update_one(
+        {"idempotency_key": "order-5"}, {"$set": {"state": "pending", "locked_at": stale}}
+    )
+    await db[collections.DISCLOSURES].replace_one(
+        {"_id": disclosure_id}, {"tenant_id": TENANT, "status": "screened"}
+    )
+
+    again = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+
+    assert again.status_code == 202
+    assert again.json() == first.json()
+    assert [event.id for _, _, event in bus.sent] == [first.json()["event_id"]] * 2
+    recorded = await db[collections.DISCLOSURES].find_one({"_id": disclosure_id})
+    assert recorded is not None
+    assert (recorded["status"], recorded["entity_id"]) == ("screened", SUPPLIER_ID)
+
+
+async def test_a_malformed_idempotency_key_is_refused(
+    api: httpx.AsyncClient, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": '"a"b"'}
+    answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+
+    assert answer.status_code == 400
+    assert "Idempotency-Key" in answer.json()["message"]
+
+
+# --- GET ----------------------------------------------------------------------------------
+
+
+async def _submit(api: httpx.AsyncClient, headers: dict[str, str]) -> str:
+    answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    assert answer.status_code == 202, answer.text
+    disclosure_id: str = answer.json()["disclosure_id"]
+    return disclosure_id
+
+
+async def test_status_before_and_after_screening(
+    api: httpx.AsyncClient, db: Db, submitter: dict[str, str]
+) -> None:
+    disclosure_id = await _submit(api, submitter)
+    accepted = (await api.get(f"/v1/disclosures/{disclosure_id}", headers=submitter)).json()
+    finding = {
+        "indicator": "excessive_overtime",
+        "strength": "medium",
+        "severity": "high",
+        "evidence": [{"field": "$.working_time.avg_weekly_hours", "value": 74, "rule_id": "r", "explanation": "x"}],
+        "rule_set_version": "2026.1",
+    }
+    await db[collections.FINDINGS].insert_one(
+        {
+            "_id": f"{disclosure_id}:2026.1",
+            "tenant_id": TENANT,
+            "disclosure_id": disclosure_id,
+            "entity_kind": "supplier",
+            "entity_id": SUPPLIER_ID,
+            "rule_set_version": "2026.1",
+            "reference_data_edition": "2026-01",
+            "findings": [finding],
+            "judgement": {"risk_level": "high", "score": 70},
+            "computed_at": now(),
+        }
+    )
+    screened = (await api.get(f"/v1/disclosures/{disclosure_id}", headers=submitter)).json()
+
+    assert accepted["status"] == "accepted"
+    assert (accepted["kind"], accepted["entity_id"], accepted["findings"]) == ("supplier", SUPPLIER_ID, [])
+    assert accepted["accepted_at"] is not None
+    assert screened["status"] == "screened"
+    assert screened["findings"] == [finding]
+    assert screened["judgement"]["risk_level"] == "high"
+    assert (screened["rule_set_version"], screened["reference_data_edition"]) == ("2026.1", "2026-01")
+
+
+async def test_who_may_read_a_status(
+    api: httpx.AsyncClient, db: Db, submitter: dict[str, str]
+) -> None:
+    disclosure_id = await _submit(api, submitter)
+    url = f"/v1/disclosures/{disclosure_id}"
+
+    async def status_for(role: str, tenant: str = TENANT, *entities: str) -> int:
+        answer = await api.get(url, headers=await bearer(db, role, tenant, *entities))
+        return answer.status_code
+
+    assert await status_for("analyst") == 200
+    assert await status_for("auditor") == 200
+    assert await status_for("admin") == 403
+    assert await status_for("analyst", "tenant-b") == 404
+    assert await status_for("submitter", TENANT, "SUP-9") == 404
+    unknown = await api.get("/v1/disclosures/no-such-id", headers=submitter)
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")

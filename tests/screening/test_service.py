@@ -1,0 +1,100 @@
+"""The screening service wired as in production, run on the in-memory broker and on the real one:
+the same test body for both, as in FastStream's own suite."""
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+
+from laboursight_runtime.kafka import KafkaPublisher, encode, make_broker
+from laboursight_runtime.service import subscribe
+from laboursight_runtime.settings import Settings
+from laboursight_schemas import topics
+from laboursight_schemas.envelope import FindingsEvent, SupplierDisclosureEvent
+from laboursight_screening.handlers import Screener
+from tests.factories import BONDED_SUPPLIER, supplier_event
+
+
+class Collector:
+    """Messages seen on one topic, so a test can wait for the one it expects."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[bytes, dict[str, str]]] = []
+        self.arrived = asyncio.Event()
+
+    async def __call__(self, message: KafkaMessage) -> None:
+        self.messages.append((message.body, dict(message.headers)))
+        self.arrived.set()
+
+    async def wait_for(
+        self, predicate: Any, timeout_s: float = 30.0
+    ) -> tuple[bytes, dict[str, str]]:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                for body, headers in self.messages:
+                    if predicate(body, headers):
+                        return body, headers
+                self.arrived.clear()
+                await self.arrived.wait()
+
+
+@pytest.fixture(params=["memory", pytest.param("real", marks=pytest.mark.integration)])
+def settings(request: pytest.FixtureRequest) -> Settings:
+    if request.param == "memory":
+        return Settings(kafka_bootstrap_servers="in-memory", kafka_idempotent_producer=False)
+    infra = request.getfixturevalue("infra")
+    return Settings(**{k.lower(): v for k, v in infra.environment().items()})
+
+
+@asynccontextmanager
+async def running(broker: KafkaBroker, settings: Settings) -> AsyncIterator[KafkaBroker]:
+    if settings.kafka_bootstrap_servers == "in-memory":
+        async with TestKafkaBroker(broker) as test_broker:
+            yield test_broker
+    else:
+        async with broker:
+            await broker.start()
+            yield broker
+
+
+async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Settings) -> None:
+    broker = make_broker(settings, client_id="test-screening")
+    group = f"screening-{uuid.uuid4().hex[:8]}"
+    subscribe(
+        broker,
+        settings,
+        topics.SUPPLIER_DISCLOSURES,
+        group_id=group,
+        event_type=SupplierDisclosureEvent,
+        handle=Screener(KafkaPublisher(broker)),
+    )
+    findings, dead = Collector(), Collector()
+    for topic, collector in [
+        (topics.FINDINGS, findings),
+        (topics.dead_letter_topic(topics.SUPPLIER_DISCLOSURES), dead),
+    ]:
+        broker.subscriber(topic, group_id=f"{group}-check", auto_offset_reset="earliest")(collector)
+
+    event = supplier_event(BONDED_SUPPLIER)
+    poison = f"not an event {uuid.uuid4()}".encode()
+    async with running(broker, settings) as live:
+        await live.publish(poison, topics.SUPPLIER_DISCLOSURES, key=b"SUP-666")
+        await live.publish(encode(event), topics.SUPPLIER_DISCLOSURES, key=b"SUP-666")
+        body, _ = await findings.wait_for(
+            lambda body, _: (
+                FindingsEvent.model_validate_json(body).correlation_id == event.correlation_id
+            )
+        )
+        _, headers = await dead.wait_for(lambda body, _: body == poison)
+
+    out = FindingsEvent.model_validate_json(body)
+    assert out.data.disclosure_event_id == event.id
+    assert out.data.judgement.risk_level == "critical"
+    assert headers["dlq.stage"] == "decode"
+    assert headers["dlq.source.topic"] == topics.SUPPLIER_DISCLOSURES
+    assert "ValidationError" in headers["dlq.error.type"]
