@@ -15,7 +15,7 @@ from .settings import Settings
 MAX_BATCH_BYTES = 1024 * 1024
 
 
-def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
+def make_broker(settings: Settings, *, client_id: str, **options: Any) -> KafkaBroker:
     """A broker whose publishes return only once every in-sync replica has the record."""
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
@@ -26,6 +26,7 @@ def make_broker(settings: Settings, *, client_id: str) -> KafkaBroker:
         # FastStream logs every message at INFO otherwise; our consumers log what matters.
         logger=logging.getLogger(f"faststream.{client_id}"),
         log_level=logging.DEBUG,
+        **options,
     )
 
 

@@ -11,11 +11,13 @@ class FakeBus:
         self.sent: list[tuple[str, str, Envelope[Any]]] = []
         self.failure = failure
         self.ready = ready
+        self.publishing = asyncio.Event()
         # Cleared, it holds every publish until set: a request caught in flight.
         self.gate = asyncio.Event()
         self.gate.set()
 
     async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None:
+        self.publishing.set()
         await self.gate.wait()
         if self.failure is not None:
             raise self.failure

@@ -12,7 +12,10 @@ from laboursight_api.idempotency import Claimed, InProgress, Mismatch, Replay, R
 from laboursight_api.validation import InvalidBody, field_errors, json_path, parse_disclosure
 from laboursight_schemas import topics
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
-from laboursight_schemas.envelope import RECRUITER_DISCLOSURE_SUBMITTED, SUPPLIER_DISCLOSURE_SUBMITTED
+from laboursight_schemas.envelope import (
+    RECRUITER_DISCLOSURE_SUBMITTED,
+    SUPPLIER_DISCLOSURE_SUBMITTED,
+)
 from tests.factories import CLEAN_SUPPLIER
 
 RECRUITER: dict[str, Any] = {
@@ -30,7 +33,10 @@ RECRUITER: dict[str, Any] = {
     [
         ((), "$"),
         (("working_time", "avg_weekly_hours"), "$.working_time.avg_weekly_hours"),
-        (("recruitment_costs", "fee_lines", 0, "currency"), "$.recruitment_costs.fee_lines[0].currency"),
+        (
+            ("recruitment_costs", "fee_lines", 0, "currency"),
+            "$.recruitment_costs.fee_lines[0].currency",
+        ),
         (("odd key", "it's"), "$['odd key']['it\\'s']"),
     ],
 )
@@ -40,7 +46,11 @@ def test_json_path(loc: tuple[int | str, ...], path: str) -> None:
 
 def test_the_union_tag_is_dropped_but_a_field_of_the_same_name_is_kept() -> None:
     errors = [
-        {"type": "missing", "loc": ("supplier", "supplier", "supplier_id"), "msg": "Field required"},
+        {
+            "type": "missing",
+            "loc": ("supplier", "supplier", "supplier_id"),
+            "msg": "Field required",
+        },
         {"type": "value_error", "loc": ("supplier",), "msg": "Value error, bad"},
     ]
     assert field_errors(errors, tags={"supplier", "recruiter"}) == [
@@ -76,7 +86,10 @@ def test_negative_hours_are_named_by_their_json_path() -> None:
         ({"kind": "supplier ", "supplier": None}, "$.kind"),
         ({"kind": "factory"}, "$.kind"),
         ({"supplier": {"supplier_id": "S", "country": "XX"}}, "$.supplier.country"),
-        ({"wages": {"avg_monthly_wage": {"amount": 1, "currency": "XYZ"}}}, "$.wages.avg_monthly_wage.currency"),
+        (
+            {"wages": {"avg_monthly_wage": {"amount": 1, "currency": "XYZ"}}},
+            "$.wages.avg_monthly_wage.currency",
+        ),
         ({"period": {"start": "2026-06-30", "end": "2026-01-01"}}, "$.period"),
         ({"working_time": {"avg_weekly_hours": "many"}}, "$.working_time.avg_weekly_hours"),
         ({"submitted_by": "someone else"}, "$.submitted_by"),
@@ -84,7 +97,9 @@ def test_negative_hours_are_named_by_their_json_path() -> None:
     ],
 )
 def test_each_malformed_field_is_named(change: dict[str, Any], field: str) -> None:
-    body = {name: value for name, value in {**CLEAN_SUPPLIER, **change}.items() if value is not None}
+    body = {
+        name: value for name, value in {**CLEAN_SUPPLIER, **change}.items() if value is not None
+    }
     assert field in _errors(body)
 
 
@@ -107,7 +122,8 @@ def test_a_minted_key_parses_back_and_verifies() -> None:
 
 
 @pytest.mark.parametrize(
-    "key", ["", "ls_", "Bearer x", "ls_0123456789ab", "ls_0123456789ab.", "ls_XYZ.secretsecretsecret"]
+    "key",
+    ["", "ls_", "Bearer x", "ls_0123456789ab", "ls_0123456789ab.", "ls_XYZ.secretsecretsecret"],
 )
 def test_malformed_keys_do_not_parse(key: str) -> None:
     assert keys.parse_key(key) is None
@@ -196,7 +212,12 @@ def test_the_submitted_event(
         disclosure, disclosure_id="d-1", event_id="e-1", tenant_id="t", submitted_by="k"
     )
     assert found_topic == topic
-    assert (event.id, event.type, event.source, event.correlation_id) == ("e-1", event_type, SOURCE, "d-1")
+    assert (event.id, event.type, event.source, event.correlation_id) == (
+        "e-1",
+        event_type,
+        SOURCE,
+        "d-1",
+    )
     assert event.data.disclosure == disclosure
     assert event.data.submitted_by == "k"
     assert disclosure.entity_id == entity_id

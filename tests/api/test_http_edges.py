@@ -67,17 +67,27 @@ async def test_metrics_count_outcomes(api: httpx.AsyncClient, submitter: dict[st
     text = (await api.get("/metrics")).text
 
     assert 'laboursight_api_disclosures_accepted_total{kind="supplier"}' in text
-    assert 'laboursight_api_disclosures_rejected_total{kind="supplier",reason="validation_failed"}' in text
-    assert 'laboursight_api_request_seconds_count{method="POST",route="/v1/disclosures",status="202"}' in text
+    assert (
+        'laboursight_api_disclosures_rejected_total{kind="supplier",reason="validation_failed"}'
+        in text
+    )
+    assert (
+        'laboursight_api_request_seconds_count{method="POST",route="/v1/disclosures",status="202"}'
+        in text
+    )
 
 
 async def test_openapi_documents_the_disclosure_body(api: httpx.AsyncClient) -> None:
     document = (await api.get("/openapi.json")).json()
 
     body = document["paths"]["/v1/disclosures"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Disclosure"}
+    assert body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Disclosure"
+    }
     schemas = document["components"]["schemas"]
-    assert {"Disclosure", "SupplierDisclosure", "RecruiterDisclosure", "WorkingTime"} <= set(schemas)
+    assert {"Disclosure", "SupplierDisclosure", "RecruiterDisclosure", "WorkingTime"} <= set(
+        schemas
+    )
     assert "/v1/subscriptions" in document["paths"]
 
 

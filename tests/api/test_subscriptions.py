@@ -9,14 +9,18 @@ from tests.api.conftest import bearer
 pytestmark = pytest.mark.integration
 
 
-async def test_create_list_delete(api: httpx.AsyncClient, db: AsyncDatabase[dict[str, object]]) -> None:
+async def test_create_list_delete(
+    api: httpx.AsyncClient, db: AsyncDatabase[dict[str, object]]
+) -> None:
     analyst = await bearer(db, "analyst")
     created = await api.post(
         "/v1/subscriptions", json={"url": "https://hooks.example.com/alerts"}, headers=analyst
     )
     subscription = created.json()
     listed = (await api.get("/v1/subscriptions", headers=analyst)).json()
-    deleted = await api.delete(f"/v1/subscriptions/{subscription['subscription_id']}", headers=analyst)
+    deleted = await api.delete(
+        f"/v1/subscriptions/{subscription['subscription_id']}", headers=analyst
+    )
     after = (await api.get("/v1/subscriptions", headers=analyst)).json()
 
     assert created.status_code == 201

@@ -63,7 +63,12 @@ def create_app(
         async with AsyncExitStack() as stack:
             bus = publisher
             if bus is None:
-                broker = make_broker(settings, client_id=f"{settings.kafka_client_id}-api")
+                broker = make_broker(
+                    settings,
+                    client_id=f"{settings.kafka_client_id}-api",
+                    # A record the client was already told failed (503) must not land later.
+                    request_timeout_ms=int(settings.api_publish_timeout_s * 1000),
+                )
                 await broker.start()
                 stack.push_async_callback(broker.stop)
                 bus = KafkaBus(broker)

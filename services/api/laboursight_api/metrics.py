@@ -3,7 +3,6 @@
 import time
 
 from prometheus_client import Counter, Histogram
-from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCEPTED = Counter(
@@ -43,12 +42,7 @@ class RequestTimer:
         try:
             await self.app(scope, receive, send_status)
         finally:
-            route = scope.get("route")
-            template = (
-                route.path
-                if isinstance(route, BaseRoute) and hasattr(route, "path")
-                else "unmatched"
-            )
+            template = getattr(scope.get("route"), "path", "unmatched")
             REQUEST_SECONDS.labels(scope["method"], template, str(status)).observe(
                 time.perf_counter() - started
             )

@@ -79,9 +79,10 @@ class MongoRiskStore:
         self._db: AsyncDatabase[dict[str, Any]] = client[database]
 
     async def create_indexes(self) -> None:
-        await self._db[collections.FINDINGS].create_index(
-            [("tenant_id", ASCENDING), ("entity_id", ASCENDING)]
-        )
+        for field in ("entity_id", "disclosure_id"):
+            await self._db[collections.FINDINGS].create_index(
+                [("tenant_id", ASCENDING), (field, ASCENDING)]
+            )
         await self._db[collections.ENTITIES].create_index(
             [("tenant_id", ASCENDING), ("risk_level", ASCENDING)]
         )
