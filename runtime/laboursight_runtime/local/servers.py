@@ -62,7 +62,7 @@ def mongod_binary() -> str:
     return path
 
 
-def _free_ports(count: int) -> list[int]:
+def free_ports(count: int) -> list[int]:
     # All sockets stay bound until every port is chosen, so the ports differ; another process
     # can still take one before the server binds it, which then fails with the log tail.
     sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
@@ -75,7 +75,7 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
-def _die_with_parent(parent_pid: int) -> Callable[[], None]:
+def die_with_parent(parent_pid: int) -> Callable[[], None]:
     libc = ctypes.CDLL(None, use_errno=True)
 
     def preexec() -> None:
@@ -89,7 +89,7 @@ def _die_with_parent(parent_pid: int) -> Callable[[], None]:
     return preexec
 
 
-def _log_excerpt(path: Path) -> str:
+def log_excerpt(path: Path) -> str:
     try:
         lines = path.read_text(errors="replace").splitlines()
     except OSError as exc:
@@ -99,15 +99,17 @@ def _log_excerpt(path: Path) -> str:
     older_errors = [
         line for line in lines[:-_LOG_TAIL_LINES] if '"s":"E"' in line or '"s":"F"' in line
     ]
-    excerpt = older_errors[-5:] + ["..."] * bool(older_errors) + lines[-_LOG_TAIL_LINES:]
+    tail = lines[-_LOG_TAIL_LINES:]
+    excerpt = [*older_errors[-5:], "...", *tail] if older_errors else tail
     return "\n".join(excerpt) or "(log is empty)"
 
 
 class LocalServers:
     """tansu and mongod as child processes; `with LocalServers() as servers:` starts and stops them.
 
-    Start and stop from a thread that outlives the servers (normally the main thread): the
-    children are killed when the thread that started them exits.
+    Synchronous: call it outside a running event loop, from a thread that outlives the servers
+    (normally the main thread), because the kernel kills the children when the thread that
+    started them exits.
     """
 
     def __init__(
@@ -162,7 +164,7 @@ class LocalServers:
         deadline = time.monotonic() + self._start_timeout
         try:
             self._dir = self._prepare_dir()
-            self._kafka_port, self._mongodb_port = _free_ports(2)
+            self._kafka_port, self._mongodb_port = free_ports(2)
             kafka_url = f"tcp://{self.kafka_bootstrap_servers}"
             self._spawn(
                 "tansu",
@@ -232,14 +234,14 @@ class LocalServers:
                     # Ctrl-C in a terminal reaches the whole process group; the servers must
                     # instead be stopped by their parent, in order.
                     start_new_session=True,
-                    preexec_fn=_die_with_parent(os.getpid()),
+                    preexec_fn=die_with_parent(os.getpid()),
                 )
             except OSError as exc:
                 raise LocalServersError(f"cannot start {name} ({argv[0]}): {exc}") from exc
 
     def _failure(self, name: str, problem: str) -> LocalServersError:
         log = self.data_dir / f"{name}.log"
-        excerpt = _log_excerpt(log)
+        excerpt = log_excerpt(log)
         return LocalServersError(f"{name} {problem}\n--- from {log} ---\n{excerpt}")
 
     def _check_alive(self, name: str) -> None:

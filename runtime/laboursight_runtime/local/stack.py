@@ -15,7 +15,7 @@ from typing import Self
 
 import httpx
 
-from .servers import _die_with_parent, _free_ports, _log_excerpt
+from .servers import die_with_parent, free_ports, log_excerpt
 
 SERVICES = ("api", "screening", "risk", "notify")
 STOP_GRACE_S = 10.0
@@ -33,7 +33,7 @@ class Stack:
     def __init__(self, environment: dict[str, str], log_dir: Path) -> None:
         self._environment = environment
         self._log_dir = log_dir
-        self._ports = dict(zip(SERVICES, _free_ports(len(SERVICES)), strict=True))
+        self._ports = dict(zip(SERVICES, free_ports(len(SERVICES)), strict=True))
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def url(self, service: str) -> str:
@@ -60,7 +60,7 @@ class Stack:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent(os.getpid()),
+                    preexec_fn=die_with_parent(os.getpid()),
                 )
         self._wait_ready(time.monotonic() + timeout_s)
 
@@ -83,7 +83,7 @@ class Stack:
 
     def _failure(self, service: str, problem: str) -> StackError:
         return StackError(
-            f"{service} {problem}\n--- {self.log(service)} ---\n{_log_excerpt(self.log(service))}"
+            f"{service} {problem}\n--- {self.log(service)} ---\n{log_excerpt(self.log(service))}"
         )
 
     def stop(self) -> None:

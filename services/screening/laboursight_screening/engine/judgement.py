@@ -53,12 +53,14 @@ def judge(findings: list[Finding], assessed: set[IloIndicator]) -> Judgement:
     likely = forced_labour_likely(counts["strong"], counts["medium"], counts["weak"])
     level = _level(findings, likely)
     not_assessed = [i for i in ILO_INDICATORS if i not in assessed]
-    named = ", ".join(f.indicator for f in findings) or "no indicator"
+    named = ", ".join(f.indicator for f in ilo) or "none"
+    others = [f.indicator for f in findings if f not in ilo]
     explanation = (
         f"{'Forced labour is likely' if likely else 'Forced labour is not established'}: "
         f"{counts['strong']} strong, {counts['medium']} medium and {counts['weak']} weak ILO "
-        f"indicator(s) ({named}); {len(not_assessed)} of {len(ILO_INDICATORS)} ILO indicators "
-        "could not be assessed."
+        f"indicator(s) ({named})"
+        + (f"; recruitment findings: {', '.join(others)}" if others else "")
+        + f"; {len(not_assessed)} of {len(ILO_INDICATORS)} ILO indicators could not be assessed."
     )
     return Judgement(
         forced_labour_likely=likely,
