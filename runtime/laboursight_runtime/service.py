@@ -27,6 +27,7 @@ def subscribe(
     group_id: str,
     event_type: type[EventT],
     handle: Callable[[EventT], Awaitable[None]],
+    retry_budget_s: float = 60.0,
 ) -> EventConsumer[EventT]:
     """Consume ``topic`` with ``handle``, dead-lettering to ``<topic>.dlq``.
 
@@ -44,6 +45,7 @@ def subscribe(
         handle=handle,
         dead_letters=KafkaDeadLetters(broker, group_id),
         on_halt=halt,
+        retry_budget_s=retry_budget_s,
     )
     subscriber = broker.subscriber(topic, **consumer_options(settings, group_id=group_id))
 
