@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
@@ -31,6 +32,13 @@ from .metrics import HANDLE_SECONDS, MESSAGES
 EventT = TypeVar("EventT", bound=Envelope[Any])
 
 log = logging.getLogger(__name__)
+
+
+def _record(message: KafkaMessage) -> "ConsumerRecord[Any, Any]":
+    record = message.raw_message
+    if isinstance(record, tuple):
+        raise TypeError("EventConsumer takes one message at a time, not a batch")
+    return record
 
 
 class EventConsumer(Generic[EventT]):
@@ -54,8 +62,7 @@ class EventConsumer(Generic[EventT]):
         self.halted: str | None = None
 
     async def __call__(self, message: KafkaMessage) -> None:
-        record = message.raw_message
-        assert not isinstance(record, tuple), "one message at a time"
+        record = _record(message)
         started = time.perf_counter()
         if self.halted:
             await message.nack()
@@ -75,8 +82,6 @@ class EventConsumer(Generic[EventT]):
         HANDLE_SECONDS.labels(record.topic).observe(time.perf_counter() - started)
 
     async def _consume(self, message: KafkaMessage) -> str:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
         try:
             event = self._event_type.model_validate_json(message.body)
         except ValueError as error:
@@ -105,8 +110,7 @@ class EventConsumer(Generic[EventT]):
                 await self._handle(event)
 
     async def _dead_letter(self, message: KafkaMessage, error: Exception, stage: str) -> str:
-        record = message.raw_message
-        assert not isinstance(record, tuple)
+        record = _record(message)
         self._consecutive += 1
         if self._consecutive > self._max_consecutive:
             self.halted = (
