@@ -8,12 +8,14 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 
-.PHONY: help venv run test lint unit integration compose-tool schemas clean
+.PHONY: help venv run test lint unit integration compose-tool schemas method bench clean
 
 help:
 	@echo "make run    - start the whole system on embedded local servers (Ctrl-C stops everything)"
 	@echo "make test   - lint, type-check and run every test against real Kafka and MongoDB"
 	@echo "make schemas - refresh the committed JSON Schema snapshot after a contract change"
+	@echo "make method - refresh the committed rule-set documents (services/screening/method/)"
+	@echo "make bench  - time the indicator engine against parsing the same disclosures"
 
 $(UV):
 	python3.11 -m venv $(TOOLS)
@@ -47,6 +49,14 @@ run: venv
 
 schemas: venv
 	$(VENV)/bin/laboursight-schemas
+
+method: venv
+	@for v in $$($(VENV)/bin/laboursight-rules list | cut -d' ' -f1); do \
+	  $(VENV)/bin/laboursight-rules document $$v -o services/screening/method/$$v.md; done
+
+# Prints its figures and a PASS/FAIL line against issue 3's target; it asserts nothing.
+bench: venv
+	$(PY) -m tests.bench.engine
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -86,3 +86,62 @@ def supplier_event(
             {"disclosure_id": disclosure_id, "submitted_by": "key-1", "disclosure": disclosure}
         ),
     )
+
+
+# A Nepali agency placing workers with a Malaysian site: licensed, IRIS certified, the employer
+# pays every cost, both sub-agents named. Every signal a recruiter can disclose is known and benign.
+CLEAN_RECRUITER: dict[str, Any] = {
+    "kind": "recruiter",
+    "period": {"start": "2026-01-01", "end": "2026-06-30"},
+    "recruiter": {
+        "recruiter_id": "REC-001",
+        "name": "Himalaya Fair Placement Pvt Ltd",
+        "country": "NP",
+        "license_number": "DoFE-1187/079",
+        "license_valid_until": "2027-03-31",
+        "iris_certified": True,
+    },
+    "placements": [
+        {
+            "origin_country": "NP",
+            "destination_country": "MY",
+            "employer_supplier_id": "SUP-001",
+            "workers_placed": 120,
+        }
+    ],
+    "fee_lines": [
+        {"category": "recruitment_fee", "amount": 900, "currency": "USD", "paid_by": "employer"},
+        {"category": "medical", "amount": 9000, "currency": "NPR", "paid_by": "employer"},
+        {"category": "travel_lodging", "amount": 1400, "currency": "MYR", "paid_by": "employer"},
+    ],
+    "typical_monthly_wage": {"amount": 1700, "currency": "MYR"},
+    "loans_to_workers": {"offered": False},
+    "subagents": {"uses_subagents": True, "subagents_used": 2, "subagents_named": 2},
+    "documents": {"holds_worker_documents": False},
+    "contracts": {
+        "written_contract": True,
+        "in_language_understood": True,
+        "signed_before_departure": True,
+        "terms_changed_on_arrival": False,
+        "wage_below_offer": False,
+    },
+    "grievance": {"mechanism_available": True, "anonymous": True, "retaliation_reported": False},
+}
+
+
+def recruiter(base: dict[str, Any] = CLEAN_RECRUITER, **sections: Any) -> dict[str, Any]:
+    """``base`` with whole sections replaced, e.g. ``recruiter(documents={...})``."""
+    return {**copy.deepcopy(base), **sections}
+
+
+def amended(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with single fields set by dotted path, e.g. ``{"wages.max_payment_delay_days": 31}``;
+    sections on the way are created when ``base`` lacks them."""
+    raw = copy.deepcopy(base)
+    for path, value in changes.items():
+        *sections, name = path.split(".")
+        node = raw
+        for section in sections:
+            node = node.setdefault(section, {})
+        node[name] = copy.deepcopy(value)
+    return raw

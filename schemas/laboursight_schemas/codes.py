@@ -5,6 +5,8 @@ from typing import Annotated
 import pycountry
 from pydantic import AfterValidator, Field, StringConstraints
 
+from .reference import CURRENT_EDITION, known_currencies
+
 
 def _known_country(code: str) -> str:
     if pycountry.countries.get(alpha_2=code) is None:
@@ -15,6 +17,11 @@ def _known_country(code: str) -> str:
 def _known_currency(code: str) -> str:
     if pycountry.currencies.get(alpha_3=code) is None:
         raise ValueError(f"'{code}' is not an ISO 4217 currency code")
+    # A currency without a rate could never be compared with a wage: refuse it at the door.
+    if code not in known_currencies():
+        raise ValueError(
+            f"'{code}' has no exchange rate in reference data edition {CURRENT_EDITION}"
+        )
     return code
 
 

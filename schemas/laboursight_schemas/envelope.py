@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from .disclosure import RecruiterDisclosure, SupplierDisclosure
 from .findings import AlertRaised, FindingsComputed
 
-SCHEMA_VERSION: Final = "1.0"
+SCHEMA_VERSION: Final = "1.1"
 
 SUPPLIER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.supplier.submitted"
 RECRUITER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.recruiter.submitted"

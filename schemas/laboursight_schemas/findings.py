@@ -1,7 +1,7 @@
 """Findings and judgements: what the screening engine concludes, and on what evidence."""
 
 from datetime import date
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -28,11 +28,23 @@ RecruitmentIndicator = Literal[
     "high_risk_origin_good",
 ]
 Indicator = IloIndicator | RecruitmentIndicator
+ILO_INDICATORS: tuple[IloIndicator, ...] = get_args(IloIndicator)
+ALL_INDICATORS: tuple[Indicator, ...] = ILO_INDICATORS + get_args(RecruitmentIndicator)
+# Inherent risk of a commodity and origin: shown beside the findings, never counted towards a
+# judgement and never an alert by itself, because it says nothing about the company.
+CONTEXT_INDICATORS: frozenset[Indicator] = frozenset({"high_risk_origin_good"})
 Strength = Literal["strong", "medium", "weak"]
 Severity = Literal["low", "medium", "high", "critical"]
 RiskLevel = Literal["low", "medium", "high", "critical"]
 
 RISK_LEVELS: tuple[RiskLevel, ...] = ("low", "medium", "high", "critical")
+# Each risk level owns a band of the 0-100 score, so a score always reads as its level.
+SCORE_BANDS: dict[RiskLevel, tuple[int, int]] = {
+    "low": (0, 24),
+    "medium": (25, 59),
+    "high": (60, 84),
+    "critical": (85, 100),
+}
 
 
 class Frozen(BaseModel):
@@ -54,6 +66,9 @@ class Finding(Frozen):
     severity: Severity
     evidence: list[Evidence] = Field(min_length=1)
     rule_set_version: str
+    reference_data_edition: str = Field(
+        default="none", description="absent from events before schema 1.1"
+    )
 
 
 class Judgement(Frozen):
@@ -63,10 +78,25 @@ class Judgement(Frozen):
     risk_level: RiskLevel
     score: int = Field(ge=0, le=100)
     confidence: float = Field(
-        ge=0, le=1, description="share of ILO indicators that could be assessed"
+        ge=0,
+        le=1,
+        description="share of the indicators a disclosure of this kind can show that could be"
+        " assessed",
     )
-    not_assessed: list[IloIndicator]
+    not_assessed: list[Indicator]
     explanation: str
+
+
+class ChainLink(Frozen):
+    """One link of the recruitment chain named by a disclosure: a recruiter staffs a supplier."""
+
+    recruiter_id: str
+    supplier_id: str
+    workers: int | None = Field(description="workers supplied or placed, when disclosed")
+    workforce_share: float | None = Field(
+        ge=0, le=1, description="workers / the supplier's total workers, when both are known"
+    )
+    field: str = Field(description="JSON path in the disclosure that names the link")
 
 
 class FindingsComputed(Frozen):
@@ -76,9 +106,15 @@ class FindingsComputed(Frozen):
     entity_id: str
     period: Period
     rule_set_version: str
+    rule_set_hash: str | None = Field(
+        default=None, description="sha256 of the rule set's canonical form; absent before 1.1"
+    )
     reference_data_edition: str
     findings: list[Finding]
     judgement: Judgement
+    chain: list[ChainLink] = Field(
+        default_factory=list, description="recruitment-chain links; absent before 1.1"
+    )
 
 
 class AlertRaised(Frozen):

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from laboursight_api.settings import ApiSettings
 from laboursight_schemas import collections, topics
 from laboursight_schemas.envelope import now
+from laboursight_schemas.reference import CURRENT_EDITION
 from tests.api.conftest import SUPPLIER_ID, TENANT, bearer
 from tests.api.fakes import FakeBus
 from tests.factories import CLEAN_SUPPLIER
@@ -72,6 +73,23 @@ async def test_negative_hours_are_refused_with_their_path(
             }
         ],
     }
+    assert bus.sent == []
+
+
+async def test_a_currency_without_an_exchange_rate_is_refused_never_zeroed(
+    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+) -> None:
+    wages = {**CLEAN_SUPPLIER["wages"], "avg_monthly_wage": {"amount": 1700, "currency": "XAU"}}
+
+    answer = await api.post("/v1/disclosures", json=_with(wages=wages), headers=submitter)
+
+    assert answer.status_code == 422
+    assert answer.json()["detail"] == [
+        {
+            "field": "$.wages.avg_monthly_wage.currency",
+            "message": f"'XAU' has no exchange rate in reference data edition {CURRENT_EDITION}",
+        }
+    ]
     assert bus.sent == []
 
 

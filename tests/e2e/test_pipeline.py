@@ -1,79 +1,12 @@
 """The whole system as a user meets it: every service a process, real Kafka and MongoDB, HTTP in,
 a signed webhook out."""
 
-import os
-import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import httpx
 import pytest
 
-from laboursight_runtime.local.receiver import WebhookReceiver
-from laboursight_runtime.local.stack import Stack
+from tests.e2e.system import ALERT_WITHIN_S, System, wait_for_status
 from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER, supplier
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
-
-ALERT_WITHIN_S = 60.0
-
-
-class System:
-    def __init__(self, stack: Stack, receiver: WebhookReceiver) -> None:
-        self.stack = stack
-        self.receiver = receiver
-        self.api = stack.url("api")
-
-    def client(self, key: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.api, headers={"Authorization": f"Bearer {key}"}, timeout=10
-        )
-
-
-@pytest.fixture(scope="module")
-def system(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    receiver = WebhookReceiver()
-    receiver.start()
-    logs = tmp_path_factory.mktemp("services")
-    with Stack(infra.environment(), Path(logs)) as stack:
-        yield System(stack, receiver)
-        pids = stack.pids()
-    receiver.stop()
-    for pid in pids:
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
-
-
-@pytest.fixture(scope="module")
-def keys(system: System) -> dict[str, str]:
-    stack = system.stack
-    supplier_ids = [
-        BONDED_SUPPLIER["supplier"]["supplier_id"],
-        CLEAN_SUPPLIER["supplier"]["supplier_id"],
-    ]
-    made = {
-        "submitter": stack.create_key("tenant-e2e", "submitter", supplier_ids),
-        "analyst": stack.create_key("tenant-e2e", "analyst"),
-        "other_analyst": stack.create_key("tenant-other", "analyst"),
-    }
-    with system.client(made["analyst"]) as analyst:
-        response = analyst.post(
-            "/v1/subscriptions", json={"url": system.receiver.url, "min_risk_level": "high"}
-        )
-    assert response.status_code == 201, response.text
-    system.receiver.secret = response.json()["secret"]
-    return made
-
-
-def wait_for_status(client: httpx.Client, disclosure_id: str, status: str) -> dict[str, Any]:
-    deadline = time.monotonic() + ALERT_WITHIN_S
-    while time.monotonic() < deadline:
-        body: dict[str, Any] = client.get(f"/v1/disclosures/{disclosure_id}").json()
-        if body.get("status") == status:
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"disclosure {disclosure_id} never reached {status}: {body}")
 
 
 def test_high_risk_disclosure_raises_a_signed_alert(system: System, keys: dict[str, str]) -> None:
@@ -105,7 +38,9 @@ def test_clean_disclosure_is_screened_without_alert(system: System, keys: dict[s
         assert response.status_code == 202, response.text
         disclosure_id = response.json()["disclosure_id"]
         status = wait_for_status(submitter, disclosure_id, "screened")
-    assert status["findings"] == []
+    # The commodity's inherent risk is context: shown, never an alert.
+    assert [f["indicator"] for f in status["findings"]] == ["high_risk_origin_good"]
+    assert status["judgement"]["risk_level"] == "low"
     assert not any(e["correlation_id"] == disclosure_id for e, _ in system.receiver.accepted)
 
 

@@ -1,7 +1,11 @@
 """An in-memory RiskStore with the same guarantees as the MongoDB one."""
 
+from collections.abc import Collection
+from functools import partial
+
 from laboursight_risk.profile import Profile, entity_key
-from laboursight_risk.store import Decide
+from laboursight_risk.propagation import Decide, Outcome
+from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 
 
@@ -15,18 +19,38 @@ class InMemoryRiskStore:
     async def record(
         self, tenant_id: str, event_id: str, computed: FindingsComputed, decide: Decide
     ) -> None:
-        if event_id in self.processed:
-            return
+        while event_id not in self.processed:
+            read: dict[str, Profile | None] = {}
+            outcome = await decide(partial(self._load, tenant_id, read))
+            # Like a transaction's write-conflict check: a decision taken on profiles that
+            # changed meanwhile is taken again.
+            if event_id not in self.processed and all(
+                self.profiles.get(k) is p for k, p in read.items()
+            ):
+                self._commit(tenant_id, event_id, computed, outcome)
+
+    async def _load(
+        self,
+        tenant_id: str,
+        read: dict[str, Profile | None],
+        kind: EntityKind,
+        ids: Collection[str],
+    ) -> dict[str, Profile]:
+        keys = {i: entity_key(tenant_id, kind, i) for i in ids}
+        read.update({k: self.profiles.get(k) for k in keys.values()})
+        return {i: self.profiles[k] for i, k in keys.items() if k in self.profiles}
+
+    def _commit(
+        self, tenant_id: str, event_id: str, computed: FindingsComputed, outcome: Outcome
+    ) -> None:
         self.processed.add(event_id)
         self.findings[(tenant_id, f"{computed.disclosure_id}:{computed.rule_set_version}")] = (
             computed
         )
-        key = entity_key(tenant_id, computed.entity_kind, computed.entity_id)
-        updated, alert = decide(self.profiles.get(key))
-        if updated is not None:
-            self.profiles[key] = updated
-        if alert is not None:
-            self.alerts[(tenant_id, alert.alert_id)] = (alert, event_id, False)
+        for profile in outcome.profiles:
+            self.profiles[entity_key(tenant_id, profile.entity_kind, profile.entity_id)] = profile
+        for alert in outcome.alerts:
+            self.alerts.setdefault((tenant_id, alert.alert_id), (alert, event_id, False))
 
     async def unpublished_alerts(self, tenant_id: str, source_event_id: str) -> list[AlertRaised]:
         return [

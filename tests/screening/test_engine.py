@@ -1,202 +1,81 @@
-"""The first slice of the indicator engine: each rule, the combination rule, determinism."""
+"""The engine as a whole: judgement, context, rule sets as versioned data, and their checks.
+Each rule's own cases are in test_rules*.py; properties over generated disclosures in
+test_properties.py."""
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter
+import yaml
 
-from laboursight_schemas.disclosure import Disclosure
-from laboursight_screening.engine import RULE_SET_VERSION, screen
-from laboursight_screening.engine.judgement import forced_labour_likely
-from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER, supplier
+from laboursight_schemas.findings import Evidence, Finding, Indicator, Severity, Strength
+from laboursight_screening.engine import (
+    SHIPPED,
+    SHIPPED_FOLDER,
+    Catalogue,
+    compile_rule_set,
+    screen,
+)
+from laboursight_screening.engine.judgement import forced_labour_likely, judge
+from laboursight_screening.engine.ruleset import RuleSet
+from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER
+from tests.screening.support import REFERENCE, RULES, parse, run
 
-parse = TypeAdapter(Disclosure).validate_python
-
-
-def slugs(raw: dict[str, Any]) -> set[str]:
-    return {f.indicator for f in screen(parse(raw)).findings}
-
-
-def resolve(raw: dict[str, Any], path: str) -> Any:
-    node: Any = raw
-    for part in path.removeprefix("$.").replace("]", "").replace("[", ".").split("."):
-        node = node[int(part)] if isinstance(node, list) else node[part]
-    return node
+CURRENT = SHIPPED.current_version()
 
 
-def test_clean_site_has_no_finding_and_low_risk() -> None:
-    result = screen(parse(CLEAN_SUPPLIER))
-    assert result.findings == []
+def test_clean_site_is_low_risk_with_only_the_commodity_context() -> None:
+    result = run(CLEAN_SUPPLIER)
+    assert [f.indicator for f in result.findings] == ["high_risk_origin_good"]
     assert result.judgement.risk_level == "low"
+    assert result.judgement.score == 0
     assert not result.judgement.forced_labour_likely
+    assert "not a finding about this supplier" in result.judgement.explanation
 
 
-def test_bonded_site_is_critical_with_every_slice_indicator() -> None:
-    result = screen(parse(BONDED_SUPPLIER))
+def test_bonded_site_is_critical_and_names_its_rule_set_and_reference_edition() -> None:
+    result = run(BONDED_SUPPLIER)
     assert {f.indicator for f in result.findings} == {
         "retention_of_identity_documents",
         "recruitment_fees_charged_to_workers",
         "debt_bondage",
         "excessive_overtime",
         "withholding_of_wages",
+        "high_risk_origin_good",
     }
     assert result.judgement.forced_labour_likely
     assert result.judgement.risk_level == "critical"
-    assert all(f.rule_set_version == RULE_SET_VERSION for f in result.findings)
-
-
-def test_every_evidence_path_exists_in_the_disclosure() -> None:
-    for finding in screen(parse(BONDED_SUPPLIER)).findings:
-        for evidence in finding.evidence:
-            value = resolve(BONDED_SUPPLIER, evidence.field)
-            if not isinstance(value, list):
-                assert value == evidence.value, evidence.field
-
-
-@pytest.mark.parametrize(
-    ("documents", "expected"),
-    [
-        ({"held_by": "employer", "workers_with_documents_held_pct": 30}, True),
-        ({"held_by": "recruiter"}, True),
-        ({"held_by": "employer", "workers_with_documents_held_pct": 0}, False),
-        ({"held_by": "worker"}, False),
-        # Voluntary safekeeping with free access and written consent is not retention.
-        (
-            {
-                "held_by": "employer",
-                "workers_with_documents_held_pct": 100,
-                "free_access_on_request": True,
-                "written_voluntary_consent": True,
-            },
-            False,
-        ),
-        ({"held_by": "employer", "free_access_on_request": True}, True),
-        ({}, False),
-    ],
-)
-def test_document_retention(documents: dict[str, Any], expected: bool) -> None:
-    found = "retention_of_identity_documents" in slugs(supplier(documents=documents))
-    assert found is expected
-
-
-@pytest.mark.parametrize(
-    ("working_time", "expected"),
-    [
-        ({"avg_weekly_hours": 60, "max_weekly_hours": 60}, False),
-        ({"avg_weekly_hours": 60.5, "max_weekly_hours": 61}, True),
-        ({"rest_days_per_week": 0}, True),
-        ({"overtime_voluntary": False}, True),
-        ({}, False),
-    ],
-)
-def test_excessive_overtime_boundary_at_sixty_hours(
-    working_time: dict[str, Any], expected: bool
-) -> None:
-    assert ("excessive_overtime" in slugs(supplier(working_time=working_time))) is expected
-
-
-@pytest.mark.parametrize(
-    ("wages", "expected"),
-    [
-        ({"max_payment_delay_days": 30}, False),
-        ({"max_payment_delay_days": 31}, True),
-        ({"deposits_or_withheld_wages": True}, True),
-        ({"paid_to_third_party": True}, True),
-        ({"payslips_provided": False}, True),
-        ({"payslips_provided": True, "deposits_or_withheld_wages": False}, False),
-    ],
-)
-def test_withholding_of_wages(wages: dict[str, Any], expected: bool) -> None:
-    assert ("withholding_of_wages" in slugs(supplier(wages=wages))) is expected
-
-
-def fees(amount: float, currency: str = "MYR", paid_by: str = "worker") -> dict[str, Any]:
-    line = {
-        "category": "recruitment_fee",
-        "amount": amount,
-        "currency": currency,
-        "paid_by": paid_by,
+    assert {(f.rule_set_version, f.reference_data_edition) for f in result.findings} == {
+        (CURRENT, REFERENCE.edition)
     }
-    return {"fee_lines": [line], "fees_reimbursed": False}
 
 
-def test_fee_severity_grows_with_months_of_wage() -> None:
-    wage = {"avg_monthly_wage": {"amount": 1000, "currency": "MYR"}}
-
-    def severity(amount: float) -> str:
-        result = screen(parse(supplier(recruitment_costs=fees(amount), wages=wage)))
-        (finding,) = [
-            f for f in result.findings if f.indicator == "recruitment_fees_charged_to_workers"
-        ]
-        return finding.severity
-
-    assert [severity(500), severity(1000), severity(2999), severity(3000)] == [
-        "medium",
-        "high",
-        "high",
-        "critical",
-    ]
-
-
-def test_fees_paid_by_the_employer_are_no_finding() -> None:
-    assert slugs(supplier(recruitment_costs=fees(5000, paid_by="employer"))) == set()
-
-
-def test_fees_in_another_currency_are_never_counted_as_zero() -> None:
-    wage = {"avg_monthly_wage": {"amount": 1000, "currency": "MYR"}}
-    found = slugs(supplier(recruitment_costs=fees(900_000, currency="NPR"), wages=wage))
-    assert "recruitment_fees_charged_to_workers" in found
-    assert "debt_bondage" not in found  # months unknown: no debt claim without a measure
-
-
-def test_debt_bondage_from_fees_of_three_months_unless_reimbursed() -> None:
-    wage = {"avg_monthly_wage": {"amount": 1000, "currency": "MYR"}}
-    assert "debt_bondage" in slugs(supplier(recruitment_costs=fees(3000), wages=wage))
-    reimbursed = {**fees(3000), "fees_reimbursed": True}
-    assert "debt_bondage" not in slugs(supplier(recruitment_costs=reimbursed, wages=wage))
-
-
-def test_unknown_is_not_false_it_lowers_confidence() -> None:
+def test_a_sparse_disclosure_has_no_finding_and_no_confidence() -> None:
     sparse = {
         "kind": "supplier",
         "period": {"start": "2026-01-01", "end": "2026-03-31"},
         "supplier": {"supplier_id": "S-SPARSE"},
     }
-    result = screen(parse(sparse))
-    assert result.findings == []
+    result = run(sparse)
+    assert result.findings == ()
     assert result.judgement.confidence == 0
-    assert len(result.judgement.not_assessed) == 11
-    assert screen(parse(CLEAN_SUPPLIER)).judgement.confidence > 0
+    assert result.judgement.not_assessed == RULES.assessable["supplier"]
+    assert run(CLEAN_SUPPLIER).judgement.confidence > 0
 
 
-def test_recruiter_rules() -> None:
+def test_confidence_counts_only_what_a_recruiter_disclosure_can_show() -> None:
+    assert "isolation" not in RULES.assessable["recruiter"]
+    assert "unlicensed_or_uncertified_recruiter" in RULES.assessable["recruiter"]
     recruiter = {
         "kind": "recruiter",
         "period": {"start": "2026-01-01", "end": "2026-06-30"},
-        "recruiter": {"recruiter_id": "REC-9", "country": "NP"},
-        "fee_lines": [
-            {
-                "category": "recruitment_fee",
-                "amount": 150000,
-                "currency": "NPR",
-                "paid_by": "worker",
-            }
-        ],
-        "typical_monthly_wage": {"amount": 45000, "currency": "NPR"},
-        "loans_to_workers": {
-            "offered": True,
-            "interest_rate_pct": 24,
-            "repaid_by_wage_deduction": True,
-        },
-        "documents": {"holds_worker_documents": True},
+        "recruiter": {"recruiter_id": "REC-1"},
+        "documents": {"holds_worker_documents": False},
     }
-    result = screen(parse(recruiter))
-    assert {f.indicator for f in result.findings} == {
-        "recruitment_fees_charged_to_workers",
-        "debt_bondage",
-        "retention_of_identity_documents",
-    }
-    assert result.judgement.risk_level == "critical"
+    judgement = run(recruiter).judgement
+    assert judgement.confidence == round(1 / len(RULES.assessable["recruiter"]), 4)
+    assert "retention_of_identity_documents" not in judgement.not_assessed
 
 
 @pytest.mark.parametrize(
@@ -218,10 +97,160 @@ def test_ilo_combination_rule(strong: int, medium: int, weak: int, likely: bool)
     assert forced_labour_likely(strong, medium, weak) is likely
 
 
-def test_same_input_gives_byte_identical_output() -> None:
-    first = screen(parse(BONDED_SUPPLIER))
-    second = screen(parse(BONDED_SUPPLIER))
-    assert [f.model_dump_json() for f in first.findings] == [
-        f.model_dump_json() for f in second.findings
-    ]
-    assert first.judgement.model_dump_json() == second.judgement.model_dump_json()
+def finding(indicator: Indicator, strength: Strength, severity: Severity) -> Finding:
+    evidence = Evidence(field="$.x", value=True, rule_id="test.rule", explanation="test")
+    return Finding(
+        indicator=indicator,
+        strength=strength,
+        severity=severity,
+        evidence=[evidence],
+        rule_set_version="test",
+    )
+
+
+@pytest.mark.parametrize(
+    ("findings", "level"),
+    [
+        ([], "low"),
+        ([finding("isolation", "weak", "low")], "medium"),
+        ([finding("deception", "strong", "medium")], "medium"),
+        ([finding("abuse_of_vulnerability", "medium", "critical")], "high"),
+        ([finding("deception", "strong", "high")], "high"),
+        (
+            [finding("deception", "medium", "high"), finding("isolation", "medium", "high")],
+            "medium",
+        ),
+        (
+            [
+                finding("deception", "medium", "high"),
+                finding("isolation", "medium", "high"),
+                finding("excessive_overtime", "weak", "low"),
+            ],
+            "high",
+        ),
+        ([finding("deception", "strong", "high"), finding("isolation", "weak", "low")], "high"),
+        (
+            [finding("physical_and_sexual_violence", "strong", "critical")],
+            "high",
+        ),
+        (
+            [
+                finding("physical_and_sexual_violence", "strong", "critical"),
+                finding("isolation", "weak", "low"),
+            ],
+            "critical",
+        ),
+        (
+            [finding("deception", "strong", "high"), finding("debt_bondage", "strong", "high")],
+            "critical",
+        ),
+        # Recruitment findings weigh on the level but not on the ILO combination rule.
+        (
+            [
+                finding("deception", "strong", "high"),
+                finding("recruitment_fees_charged_to_workers", "medium", "high"),
+            ],
+            "high",
+        ),
+        ([finding("high_risk_origin_good", "weak", "low")], "low"),
+    ],
+)
+def test_risk_level(findings: list[Finding], level: str) -> None:
+    judgement = judge(findings, set(), RULES.assessable["supplier"], RULES.scoring)
+    assert judgement.risk_level == level
+
+
+def test_context_never_changes_the_judgement() -> None:
+    base = [finding("deception", "strong", "high")]
+    context = finding("high_risk_origin_good", "weak", "low")
+    scoring = RULES.scoring
+    without = judge(base, set(), [], scoring)
+    with_context = judge([*base, context], set(), [], scoring)
+    assert (with_context.risk_level, with_context.score) == (without.risk_level, without.score)
+    assert judge([context], set(), [], scoring).forced_labour_likely is False
+
+
+# --- rule sets as versioned data --------------------------------------------------------------
+
+
+def shipped_raw() -> dict[str, Any]:
+    raw = yaml.safe_load((SHIPPED_FOLDER / f"{CURRENT}.yaml").read_text("utf-8"))
+    assert isinstance(raw, dict)
+    return raw
+
+
+def with_overtime_ceiling(raw: dict[str, Any], version: str, hours: int) -> dict[str, Any]:
+    for rule in raw["rules"]:
+        if rule["id"] == "overtime.average_above_ceiling":
+            rule["when"]["gt"] = hours
+    return {**raw, "version": version}
+
+
+def publish(folder: Path, raw: dict[str, Any], name: str | None = None) -> None:
+    target = folder / f"{name or raw['version']}.yaml"
+    target.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
+def test_the_content_hash_ignores_layout_and_follows_content() -> None:
+    raw = shipped_raw()
+    shipped = SHIPPED.load(CURRENT).content_hash()
+    relaid = RuleSet.model_validate(yaml.safe_load(yaml.safe_dump(raw, sort_keys=True)))
+    assert relaid.content_hash() == shipped
+    changed = RuleSet.model_validate(with_overtime_ceiling(shipped_raw(), CURRENT, 48))
+    assert changed.content_hash() != shipped
+
+
+def test_several_versions_coexist_and_are_selected_by_name(tmp_path: Path) -> None:
+    publish(tmp_path, with_overtime_ceiling(shipped_raw(), "2027.1.0", 48))
+    catalogue = Catalogue(SHIPPED_FOLDER, tmp_path)
+    assert catalogue.versions() == [*SHIPPED.versions(), "2027.1.0"]
+    assert catalogue.current_version() == "2027.1.0"
+    fifty_hours = parse(
+        {**CLEAN_SUPPLIER, "working_time": {"avg_weekly_hours": 50, "max_weekly_hours": 50}}
+    )
+
+    def overtime(version: str) -> bool:
+        rules = catalogue.compiled(version)
+        found = screen(fifty_hours, rules, REFERENCE).findings
+        return any(f.indicator == "excessive_overtime" for f in found)
+
+    assert (overtime(CURRENT), overtime("2027.1.0")) == (False, True)
+    assert catalogue.compiled("2027.1.0").content_hash != catalogue.compiled(CURRENT).content_hash
+
+
+def test_a_published_version_cannot_be_shadowed_or_misnamed(tmp_path: Path) -> None:
+    publish(tmp_path, shipped_raw())
+    with pytest.raises(ValueError, match="published in two folders"):
+        Catalogue(SHIPPED_FOLDER, tmp_path).versions()
+    misnamed = tmp_path / "other"
+    misnamed.mkdir()
+    publish(misnamed, {**shipped_raw(), "version": "2027.2.0"}, name="2027.3.0")
+    with pytest.raises(ValueError, match=re.escape("declares version 2027.2.0")):
+        Catalogue(misnamed).load("2027.3.0")
+    with pytest.raises(ValueError, match=re.escape(f"unknown rule set '1.0.0'; known: {CURRENT}")):
+        SHIPPED.load("1.0.0")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"when": {"field": "documents.held_by_whom", "eq": "employer"}}, "held_by_whom"),
+        ({"when": {"measure": "fee_weeks", "gt": 1}}, "unknown measure 'fee_weeks'"),
+        ({"when": {"field": "item.amount", "gt": 1}}, "outside a for_each"),
+        ({"explanation": "Held by {documents.holder}."}, "documents.holder"),
+        ({"for_each": "documents.held_by"}, "not a list of records"),
+    ],
+)
+def test_a_rule_set_with_a_mistake_fails_when_loaded(change: dict[str, Any], message: str) -> None:
+    raw = shipped_raw()
+    raw["rules"][0] = {**raw["rules"][0], **change}
+    with pytest.raises(ValueError, match=message):
+        compile_rule_set(RuleSet.model_validate(raw))
+
+
+def test_rule_ids_are_unique_and_every_indicator_is_described() -> None:
+    raw = shipped_raw()
+    with pytest.raises(ValueError, match="duplicate rule ids"):
+        RuleSet.model_validate({**raw, "rules": [raw["rules"][0], raw["rules"][0]]})
+    with pytest.raises(ValueError, match="without a description"):
+        RuleSet.model_validate({**raw, "indicators": {}})

@@ -2,6 +2,7 @@
 the same test body for both, as in FastStream's own suite."""
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,9 @@ from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import FindingsEvent, SupplierDisclosureEvent
 from laboursight_screening.handlers import Screener
+from laboursight_screening.main import ScreeningSettings, bootstrap
 from tests.factories import BONDED_SUPPLIER, supplier_event
+from tests.screening.support import REFERENCE, RULES
 
 
 class Collector:
@@ -71,7 +74,7 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
         topics.SUPPLIER_DISCLOSURES,
         group_id=group,
         event_type=SupplierDisclosureEvent,
-        handle=Screener(KafkaPublisher(broker)),
+        handle=Screener(KafkaPublisher(broker), RULES, REFERENCE),
     )
     findings, dead = Collector(), Collector()
     for topic, collector in [
@@ -95,6 +98,19 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
     out = FindingsEvent.model_validate_json(body)
     assert out.data.disclosure_event_id == event.id
     assert out.data.judgement.risk_level == "critical"
+    assert (out.data.rule_set_version, out.data.rule_set_hash) == (
+        RULES.version,
+        RULES.content_hash,
+    )
+    assert out.data.reference_data_edition == REFERENCE.edition
     assert headers["dlq.stage"] == "decode"
     assert headers["dlq.source.topic"] == topics.SUPPLIER_DISCLOSURES
     assert "ValidationError" in headers["dlq.error.type"]
+
+
+def test_the_service_refuses_to_start_with_an_unknown_rule_set() -> None:
+    settings = Settings(kafka_bootstrap_servers="in-memory", kafka_idempotent_producer=False)
+    with pytest.raises(ValueError, match=re.escape("unknown rule set '1999.1.0'")):
+        bootstrap(settings, ScreeningSettings(rule_set="1999.1.0"))
+    with pytest.raises(ValueError, match="unknown reference data edition"):
+        bootstrap(settings, ScreeningSettings(reference_edition="1999.01"))

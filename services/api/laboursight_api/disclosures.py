@@ -45,6 +45,7 @@ class DisclosureStatus(BaseModel):
     findings: list[dict[str, Any]]
     judgement: dict[str, Any] | None
     rule_set_version: str | None
+    rule_set_hash: str | None
     reference_data_edition: str | None
 
 
@@ -284,5 +285,6 @@ async def status(
         findings=findings.get("findings", []),
         judgement=findings.get("judgement"),
         rule_set_version=findings.get("rule_set_version"),
+        rule_set_hash=findings.get("rule_set_hash"),
         reference_data_edition=findings.get("reference_data_edition"),
     )

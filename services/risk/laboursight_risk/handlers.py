@@ -12,14 +12,15 @@ from laboursight_schemas.envelope import (
 )
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 
-from .profile import apply
+from .propagation import settle
 from .store import RiskStore
 
 SOURCE = "/laboursight/risk"
 
 
 class RecordFindings:
-    """Persist, then publish what the outbox holds for this event.
+    """Persist, then publish what the outbox holds for this event: the entity's own alert and
+    those of the suppliers its recruitment-chain links escalate.
 
     The outbox is drained on every delivery of the event, so a crash after the commit is
     repaired by the redelivery; the alert event id is derived from the alert id, so a publish
@@ -35,7 +36,7 @@ class RecordFindings:
             event.tenant_id,
             event.id,
             event.data,
-            partial(apply, event.tenant_id, computed=event.data),
+            partial(settle, tenant_id=event.tenant_id, computed=event.data),
         )
         for alert in await self._store.unpublished_alerts(event.tenant_id, event.id):
             await self._publisher.publish(topics.ALERTS, alert.entity_id, alert_event(alert, event))

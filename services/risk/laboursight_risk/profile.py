@@ -1,91 +1,180 @@
 """The risk profile of one entity and the decision to alert: plain Python, no I/O.
 
-An entity's current level follows its latest disclosure by period end (ties: the later one
-processed, which per entity is the partition order). An alert is raised when the level reaches
-``high`` or ``critical`` from below, once per escalation, never for a level it already had.
+A profile has two parts. Its own judgement follows the entity's latest disclosure by period end
+(ties: the later one processed, which per entity is the partition order). A supplier also
+inherits from the recruiters that staff it (chain.py). The effective level and score are the
+highest of the parts. An alert is raised when the effective level reaches ``high`` or
+``critical`` from below, once per escalation, never for a level it already had.
 """
 
 from dataclasses import dataclass
 from datetime import date
 
+from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.envelope import derived_event_id
-from laboursight_schemas.findings import RISK_LEVELS, AlertRaised, FindingsComputed, RiskLevel
+from laboursight_schemas.findings import (
+    CONTEXT_INDICATORS,
+    RISK_LEVELS,
+    AlertRaised,
+    FindingsComputed,
+    Indicator,
+    RiskLevel,
+)
 
 ALERT_LEVELS: frozenset[RiskLevel] = frozenset({"high", "critical"})
 
 
 @dataclass(frozen=True)
-class Profile:
-    tenant_id: str
-    entity_kind: str
-    entity_id: str
+class Own:
+    """The entity's judgement of its own latest disclosure."""
+
     risk_level: RiskLevel
     score: int
     confidence: float
-    latest_disclosure_id: str
-    latest_period_end: date
-    indicators: tuple[str, ...]
+    disclosure_id: str
+    period_end: date
+    indicators: tuple[Indicator, ...]
     explanation: str
     rule_set_version: str
+    reference_data_edition: str
+
+    @property
+    def counted_indicators(self) -> tuple[Indicator, ...]:
+        """The indicators that bear on the level: context is shown, never counted."""
+        return tuple(i for i in self.indicators if i not in CONTEXT_INDICATORS)
+
+
+@dataclass(frozen=True)
+class Link:
+    """A recruiter staffs a supplier, as the declaring entity's latest disclosure says."""
+
+    recruiter_id: str
+    supplier_id: str
+    declared_by: EntityKind
+    field: str
+    disclosure_id: str
+    workers: int | None
+    workforce_share: float | None
+
+    @property
+    def declarer_id(self) -> str:
+        return self.supplier_id if self.declared_by == "supplier" else self.recruiter_id
+
+
+@dataclass(frozen=True)
+class Inheritance:
+    """The part of a recruiter's own risk that a supplier it staffs carries."""
+
+    recruiter_id: str
+    risk_level: RiskLevel
+    score: int
+    indicators: tuple[Indicator, ...]
+    disclosure_id: str
+    link: Link
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """An entity's risk. ``own`` is None for an entity known only as the far end of a link;
+    ``links`` holds every chain link that names the entity, whoever declared it."""
+
+    tenant_id: str
+    entity_kind: EntityKind
+    entity_id: str
+    own: Own | None
+    links: tuple[Link, ...]
+    inherited: tuple[Inheritance, ...]
     version: int
+
+    @property
+    def risk_level(self) -> RiskLevel | None:
+        levels = [p.risk_level for p in self._parts()]
+        return max(levels, key=rank) if levels else None
+
+    @property
+    def score(self) -> int | None:
+        scores = [p.score for p in self._parts()]
+        return max(scores) if scores else None
+
+    @property
+    def explanation(self) -> str:
+        own = "No disclosure of its own." if self.own is None else self.own.explanation
+        return " ".join([own, *(p.explanation for p in self.inherited)])
+
+    def _parts(self) -> list[Own | Inheritance]:
+        return ([] if self.own is None else [self.own]) + list(self.inherited)
 
 
 def entity_key(tenant_id: str, entity_kind: str, entity_id: str) -> str:
     return f"{tenant_id}/{entity_kind}/{entity_id}"
 
 
-def _rank(level: RiskLevel | None) -> int:
+def rank(level: RiskLevel | None) -> int:
     return -1 if level is None else RISK_LEVELS.index(level)
 
 
-def apply(
-    tenant_id: str, current: Profile | None, computed: FindingsComputed
-) -> tuple[Profile | None, AlertRaised | None]:
-    """The profile after ``computed``, and the alert it raises. ``None`` profile: unchanged."""
-    if current is not None and computed.period.end < current.latest_period_end:
-        return None, None
+def unknown(tenant_id: str, entity_kind: EntityKind, entity_id: str) -> Profile:
+    """The profile of an entity nothing is known about yet; saved, it becomes version 0."""
+    return Profile(tenant_id, entity_kind, entity_id, own=None, links=(), inherited=(), version=-1)
+
+
+def moves(current: Profile, computed: FindingsComputed) -> bool:
+    """Whether ``computed`` replaces the entity's own judgement: an older period does not."""
+    return current.own is None or computed.period.end >= current.own.period_end
+
+
+def own_judgement(computed: FindingsComputed) -> Own:
     judgement = computed.judgement
-    updated = Profile(
-        tenant_id=tenant_id,
-        entity_kind=computed.entity_kind,
-        entity_id=computed.entity_id,
+    return Own(
         risk_level=judgement.risk_level,
         score=judgement.score,
         confidence=judgement.confidence,
-        latest_disclosure_id=computed.disclosure_id,
-        latest_period_end=computed.period.end,
+        disclosure_id=computed.disclosure_id,
+        period_end=computed.period.end,
         indicators=tuple(f.indicator for f in computed.findings),
         explanation=judgement.explanation,
         rule_set_version=computed.rule_set_version,
-        version=0 if current is None else current.version + 1,
+        reference_data_edition=computed.reference_data_edition,
     )
-    previous = None if current is None else current.risk_level
-    if updated.risk_level not in ALERT_LEVELS or _rank(updated.risk_level) <= _rank(previous):
-        return updated, None
-    return updated, _alert(tenant_id, computed, previous)
 
 
-def _alert(tenant_id: str, computed: FindingsComputed, previous: RiskLevel | None) -> AlertRaised:
-    judgement = computed.judgement
-    key = entity_key(tenant_id, computed.entity_kind, computed.entity_id)
-    dedupe_key = f"{key}/{judgement.risk_level}/{computed.disclosure_id}"
-    indicators = [f.indicator for f in computed.findings]
+def alert(
+    tenant_id: str, before: RiskLevel | None, after: Profile, cause: FindingsComputed
+) -> AlertRaised | None:
+    """The alert ``after`` raises when ``cause`` moved the entity from ``before``, if any.
+
+    The alert names what holds the entity at its new level: its own findings, the recruiters
+    it inherits that level from, or both.
+    """
+    level, score = after.risk_level, after.score
+    if level is None or score is None or level not in ALERT_LEVELS or rank(level) <= rank(before):
+        return None
+    own = after.own if after.own is not None and after.own.risk_level == level else None
+    heirs = [p for p in after.inherited if p.risk_level == level]
+    indicators = list(
+        dict.fromkeys(
+            [*(own.counted_indicators if own else ()), *(i for p in heirs for i in p.indicators)]
+        )
+    )
+    key = entity_key(tenant_id, after.entity_kind, after.entity_id)
+    dedupe_key = f"{key}/{level}/{cause.disclosure_id}"
+    reasons = " ".join(([own.explanation] if own else []) + [p.explanation for p in heirs])
     return AlertRaised(
         alert_id=derived_event_id("alert", dedupe_key),
         dedupe_key=dedupe_key,
-        entity_kind=computed.entity_kind,
-        entity_id=computed.entity_id,
-        risk_level=judgement.risk_level,
-        previous_risk_level=previous,
-        score=judgement.score,
+        entity_kind=after.entity_kind,
+        entity_id=after.entity_id,
+        risk_level=level,
+        previous_risk_level=before,
+        score=score,
         indicators=indicators,
-        disclosure_id=computed.disclosure_id,
-        period_end=computed.period.end,
-        rule_set_version=computed.rule_set_version,
-        reference_data_edition=computed.reference_data_edition,
+        disclosure_id=cause.disclosure_id,
+        period_end=cause.period.end,
+        rule_set_version=cause.rule_set_version,
+        reference_data_edition=cause.reference_data_edition,
         summary=(
-            f"{computed.entity_kind.capitalize()} {computed.entity_id} is now at "
-            f"{judgement.risk_level} risk (score {judgement.score}, was {previous or 'unscored'}): "
-            f"{', '.join(indicators)}. {judgement.explanation}"
+            f"{after.entity_kind.capitalize()} {after.entity_id} is now at {level} risk "
+            f"(score {score}, was {before or 'unscored'}): {', '.join(indicators)}. {reasons}"
         ),
     )

@@ -1,12 +1,14 @@
 """Where the risk service keeps findings, profiles and alerts: the port and its MongoDB adapter.
 
-``record`` is atomic and idempotent on the event id: findings, the profile, the disclosure's
-status and any new alert are written in one transaction together with the processed-event mark,
+``record`` is atomic and idempotent on the event id: findings, the disclosure's status, every
+profile the event changes (the entity's own and, through the recruitment chain, those linked to
+it) and any new alerts are written in one transaction together with the processed-event mark,
 so a redelivery changes nothing. Alerts are written with ``published: false`` (an outbox) and
 published after the commit, so an alert survives a crash between commit and publish.
 """
 
-from collections.abc import Callable
+from collections.abc import Collection
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
@@ -15,11 +17,12 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_schemas import collections
+from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 
-from .profile import Profile, entity_key
+from .profile import Inheritance, Link, Own, Profile, entity_key
+from .propagation import Decide
 
-Decide = Callable[[Profile | None], tuple[Profile | None, AlertRaised | None]]
 CONSUMER = "risk"
 
 
@@ -38,6 +41,8 @@ class RiskStore(Protocol):
 
 
 def _profile_doc(p: Profile) -> dict[str, Any]:
+    # The effective level, score and explanation are stored beside the parts they derive
+    # from, so the document reads (and is indexed) without the code.
     return {
         "_id": entity_key(p.tenant_id, p.entity_kind, p.entity_id),
         "tenant_id": p.tenant_id,
@@ -45,30 +50,37 @@ def _profile_doc(p: Profile) -> dict[str, Any]:
         "entity_id": p.entity_id,
         "risk_level": p.risk_level,
         "score": p.score,
-        "confidence": p.confidence,
-        "latest_disclosure_id": p.latest_disclosure_id,
-        "latest_period_end": p.latest_period_end.isoformat(),
-        "indicators": list(p.indicators),
         "explanation": p.explanation,
-        "rule_set_version": p.rule_set_version,
+        "own": None
+        if p.own is None
+        else {**asdict(p.own), "period_end": p.own.period_end.isoformat()},
+        "inherited": [asdict(i) for i in p.inherited],
+        "links": [asdict(k) for k in p.links],
         "version": p.version,
         "updated_at": datetime.now(UTC),
     }
 
 
 def _profile(doc: dict[str, Any]) -> Profile:
+    own = doc["own"]
     return Profile(
         tenant_id=doc["tenant_id"],
         entity_kind=doc["entity_kind"],
         entity_id=doc["entity_id"],
-        risk_level=doc["risk_level"],
-        score=doc["score"],
-        confidence=doc["confidence"],
-        latest_disclosure_id=doc["latest_disclosure_id"],
-        latest_period_end=date.fromisoformat(doc["latest_period_end"]),
-        indicators=tuple(doc["indicators"]),
-        explanation=doc["explanation"],
-        rule_set_version=doc["rule_set_version"],
+        own=None
+        if own is None
+        else Own(
+            **{
+                **own,
+                "period_end": date.fromisoformat(own["period_end"]),
+                "indicators": tuple(own["indicators"]),
+            }
+        ),
+        links=tuple(Link(**k) for k in doc["links"]),
+        inherited=tuple(
+            Inheritance(**{**i, "indicators": tuple(i["indicators"]), "link": Link(**i["link"])})
+            for i in doc["inherited"]
+        ),
         version=doc["version"],
     )
 
@@ -145,30 +157,40 @@ class MongoRiskStore:
             upsert=True,
             session=session,
         )
-        key = entity_key(tenant_id, computed.entity_kind, computed.entity_id)
-        current_doc = await db[collections.ENTITIES].find_one(
-            {"_id": key, "tenant_id": tenant_id}, session=session
-        )
-        updated, alert = decide(None if current_doc is None else _profile(current_doc))
-        if updated is not None:
+
+        async def load(kind: EntityKind, ids: Collection[str]) -> dict[str, Profile]:
+            keys = [entity_key(tenant_id, kind, i) for i in ids]
+            cursor = db[collections.ENTITIES].find(
+                {"_id": {"$in": keys}, "tenant_id": tenant_id}, session=session
+            )
+            return {doc["entity_id"]: _profile(doc) async for doc in cursor}
+
+        outcome = await decide(load)
+        for profile in outcome.profiles:
             await db[collections.ENTITIES].replace_one(
-                {"_id": key, "tenant_id": tenant_id},
-                _profile_doc(updated),
+                {
+                    "_id": entity_key(tenant_id, profile.entity_kind, profile.entity_id),
+                    "tenant_id": tenant_id,
+                },
+                _profile_doc(profile),
                 upsert=True,
                 session=session,
             )
-        if alert is not None:
-            await db[collections.ALERTS].insert_one(
+        for alert in outcome.alerts:
+            # The alert id derives from the dedupe key: an alert raised again is the same one.
+            await db[collections.ALERTS].update_one(
+                {"_id": alert.alert_id, "tenant_id": tenant_id},
                 {
-                    "_id": alert.alert_id,
-                    "tenant_id": tenant_id,
-                    "dedupe_key": alert.dedupe_key,
-                    "source_event_id": event_id,
-                    "status": "open",
-                    "published": False,
-                    "raised_at": now,
-                    "alert": alert.model_dump(mode="json"),
+                    "$setOnInsert": {
+                        "dedupe_key": alert.dedupe_key,
+                        "source_event_id": event_id,
+                        "status": "open",
+                        "published": False,
+                        "raised_at": now,
+                        "alert": alert.model_dump(mode="json"),
+                    }
                 },
+                upsert=True,
                 session=session,
             )
 

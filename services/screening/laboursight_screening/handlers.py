@@ -1,8 +1,8 @@
 """Screening a submitted disclosure: run the engine, publish one FindingsComputed event.
 
-Idempotent without state: the findings event id derives from the disclosure event id and the
-rule-set version, so a redelivered disclosure republishes the same event, which downstream
-consumers recognise.
+Idempotent without state: the findings event id derives from the disclosure event id, the
+rule-set version and the reference-data edition, so a redelivered disclosure republishes the
+same event, which downstream consumers recognise.
 """
 
 from typing import Any
@@ -17,20 +17,24 @@ from laboursight_schemas.envelope import (
     derived_event_id,
     now,
 )
-from laboursight_schemas.findings import FindingsComputed
+from laboursight_schemas.findings import Finding, FindingsComputed
+from laboursight_schemas.reference import ReferenceData
 
-from .engine import REFERENCE_DATA_EDITION, RULE_SET_VERSION, screen
+from .chain import chain_links
+from .engine import CompiledRuleSet, screen
 
 SOURCE = "/laboursight/screening"
 
 DisclosureEvent = Envelope[SupplierDisclosureSubmitted] | Envelope[RecruiterDisclosureSubmitted]
 
 
-def findings_event(event: DisclosureEvent) -> Envelope[FindingsComputed]:
+def findings_event(
+    event: DisclosureEvent, rules: CompiledRuleSet, reference: ReferenceData
+) -> Envelope[FindingsComputed]:
     disclosure = event.data.disclosure
-    result = screen(disclosure)
+    result = screen(disclosure, rules, reference)
     return Envelope[FindingsComputed](
-        id=derived_event_id("findings", event.id, RULE_SET_VERSION),
+        id=derived_event_id("findings", event.id, rules.version, reference.edition),
         type=FINDINGS_COMPUTED,
         source=SOURCE,
         time=now(),
@@ -42,18 +46,24 @@ def findings_event(event: DisclosureEvent) -> Envelope[FindingsComputed]:
             entity_kind=disclosure.kind,
             entity_id=disclosure.entity_id,
             period=disclosure.period,
-            rule_set_version=RULE_SET_VERSION,
-            reference_data_edition=REFERENCE_DATA_EDITION,
-            findings=result.findings,
+            rule_set_version=rules.version,
+            rule_set_hash=rules.content_hash,
+            reference_data_edition=reference.edition,
+            findings=[Finding.model_validate(f, from_attributes=True) for f in result.findings],
             judgement=result.judgement,
+            chain=chain_links(disclosure),
         ),
     )
 
 
 class Screener:
-    def __init__(self, publisher: Publisher) -> None:
+    def __init__(
+        self, publisher: Publisher, rules: CompiledRuleSet, reference: ReferenceData
+    ) -> None:
         self._publisher = publisher
+        self._rules = rules
+        self._reference = reference
 
     async def __call__(self, event: Envelope[Any]) -> None:
-        out = findings_event(event)
+        out = findings_event(event, self._rules, self._reference)
         await self._publisher.publish(topics.FINDINGS, out.data.entity_id, out)

@@ -1,6 +1,9 @@
 """The screening service: both disclosure topics in, findings out. Stateless."""
 
+from pathlib import Path
+
 from faststream.asgi import AsgiFastStream
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from laboursight_runtime import logs
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
@@ -8,7 +11,9 @@ from laboursight_runtime.service import consumer_app, serve, subscribe
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import RecruiterDisclosureEvent, SupplierDisclosureEvent
+from laboursight_schemas.reference import load_reference
 
+from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue
 from .handlers import Screener
 
 INPUTS = (
@@ -17,9 +22,31 @@ INPUTS = (
 )
 
 
-def bootstrap(settings: Settings) -> AsgiFastStream:
+class ScreeningSettings(BaseSettings):
+    """Which rule set and reference edition to screen with; the newest by default.
+
+    ``rule_sets_dir`` adds a folder of operator-published rule sets to the shipped ones.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SCREENING_", extra="ignore")
+
+    rule_set: str | None = None
+    rule_sets_dir: Path | None = None
+    reference_edition: str | None = None
+
+    def catalogue(self) -> Catalogue:
+        return (
+            SHIPPED if self.rule_sets_dir is None else Catalogue(SHIPPED_FOLDER, self.rule_sets_dir)
+        )
+
+
+def bootstrap(settings: Settings, screening: ScreeningSettings) -> AsgiFastStream:
+    # Loaded before the broker starts: an unknown version stops the service at once.
+    catalogue = screening.catalogue()
+    rules = catalogue.compiled(screening.rule_set or catalogue.current_version())
+    reference = load_reference(screening.reference_edition)
     broker = make_broker(settings, client_id="screening")
-    screener = Screener(KafkaPublisher(broker))
+    screener = Screener(KafkaPublisher(broker), rules, reference)
     consumers = [
         subscribe(broker, settings, topic, group_id=group, event_type=event_type, handle=screener)
         for topic, event_type, group in INPUTS
@@ -30,4 +57,4 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
 def main() -> None:
     settings = Settings()
     logs.configure("screening", settings.log_level)
-    serve(bootstrap(settings), settings)
+    serve(bootstrap(settings, ScreeningSettings()), settings)

@@ -1,21 +1,24 @@
-"""From findings to a judgement: the ILO/EC combination rule, a risk level, a score, a confidence."""
+"""From findings to a judgement: the ILO/EC combination rule, a risk level, a score, a confidence.
 
-from collections import Counter
-from typing import get_args
+Context findings (inherent risk of a commodity and origin) are reported in the explanation but
+never counted: they say nothing about the company.
+"""
 
-from laboursight_schemas.findings import Finding, IloIndicator, Judgement, RiskLevel
+from collections.abc import Sequence
+from typing import Protocol
 
-ILO_INDICATORS: tuple[IloIndicator, ...] = get_args(IloIndicator)
+from laboursight_schemas.findings import (
+    CONTEXT_INDICATORS,
+    ILO_INDICATORS,
+    SCORE_BANDS,
+    Indicator,
+    Judgement,
+    RiskLevel,
+    Severity,
+    Strength,
+)
 
-# Each risk level owns a band of the 0-100 score; points place an entity within its band.
-BANDS: dict[RiskLevel, tuple[int, int]] = {
-    "low": (0, 24),
-    "medium": (25, 59),
-    "high": (60, 84),
-    "critical": (85, 100),
-}
-STRENGTH_POINTS = {"strong": 30, "medium": 15, "weak": 5}
-SEVERITY_FACTOR = {"low": 0.5, "medium": 0.75, "high": 1.0, "critical": 1.25}
+from .ruleset import Scoring
 
 
 def forced_labour_likely(strong: int, medium: int, weak: int) -> bool:
@@ -28,45 +31,83 @@ def forced_labour_likely(strong: int, medium: int, weak: int) -> bool:
     )
 
 
-def _level(findings: list[Finding], likely: bool) -> RiskLevel:
+class Explained(Protocol):
+    @property
+    def explanation(self) -> str: ...
+
+
+class Judged(Protocol):
+    """What the judgement reads of a finding (the engine's own, or the contract's)."""
+
+    @property
+    def indicator(self) -> Indicator: ...
+    @property
+    def strength(self) -> Strength: ...
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def evidence(self) -> Sequence[Explained]: ...
+
+
+SEVERE = frozenset({"high", "critical"})
+
+
+def risk_level(findings: Sequence[Judged], likely: bool) -> RiskLevel:
+    """critical: likely, with two strong severe findings or one strong critical one;
+    high: likely, or a strong finding of high severity or worse, or any critical finding;
+    medium: any finding."""
     if not findings:
         return "low"
     strong_severe = [
-        f for f in findings if f.strength == "strong" and f.severity in ("high", "critical")
+        f.severity for f in findings if f.strength == "strong" and f.severity in SEVERE
     ]
-    if likely and (len(strong_severe) >= 2 or any(f.severity == "critical" for f in strong_severe)):
+    if likely and (len(strong_severe) >= 2 or "critical" in strong_severe):
         return "critical"
-    if likely or strong_severe:
+    if likely or strong_severe or any(f.severity == "critical" for f in findings):
         return "high"
     return "medium"
 
 
-def _score(findings: list[Finding], level: RiskLevel) -> int:
-    low, high = BANDS[level]
-    points = sum(STRENGTH_POINTS[f.strength] * SEVERITY_FACTOR[f.severity] for f in findings)
+def score(findings: Sequence[Judged], level: RiskLevel, scoring: Scoring) -> int:
+    """The level's band, entered by as many points as the findings weigh (100 fill it)."""
+    low, high = SCORE_BANDS[level]
+    points = sum(
+        scoring.strength_points[f.strength] * scoring.severity_weight[f.severity] for f in findings
+    )
     return min(high, low + round(points * (high - low) / 100))
 
 
-def judge(findings: list[Finding], assessed: set[IloIndicator]) -> Judgement:
-    ilo = [f for f in findings if f.indicator in ILO_INDICATORS]
-    counts = Counter(f.strength for f in ilo)
-    likely = forced_labour_likely(counts["strong"], counts["medium"], counts["weak"])
-    level = _level(findings, likely)
-    not_assessed = [i for i in ILO_INDICATORS if i not in assessed]
-    named = ", ".join(f.indicator for f in ilo) or "none"
-    others = [f.indicator for f in findings if f not in ilo]
+def judge(
+    findings: Sequence[Judged],
+    assessed: set[Indicator],
+    assessable: list[Indicator],
+    scoring: Scoring,
+) -> Judgement:
+    counted = [f for f in findings if f.indicator not in CONTEXT_INDICATORS]
+    strengths = [f.strength for f in counted if f.indicator in ILO_INDICATORS]
+    strong, medium, weak = (strengths.count(s) for s in ("strong", "medium", "weak"))
+    likely = forced_labour_likely(strong, medium, weak)
+    level = risk_level(counted, likely)
+    not_assessed = [i for i in assessable if i not in assessed]
+    ilo = [f.indicator for f in counted if f.indicator in ILO_INDICATORS]
+    recruitment = [f.indicator for f in counted if f.indicator not in ILO_INDICATORS]
+    context = [f.evidence[0].explanation for f in findings if f.indicator in CONTEXT_INDICATORS]
     explanation = (
         f"{'Forced labour is likely' if likely else 'Forced labour is not established'}: "
-        f"{counts['strong']} strong, {counts['medium']} medium and {counts['weak']} weak ILO "
-        f"indicator(s) ({named})"
-        + (f"; recruitment findings: {', '.join(others)}" if others else "")
-        + f"; {len(not_assessed)} of {len(ILO_INDICATORS)} ILO indicators could not be assessed."
+        f"{strong} strong, {medium} medium and {weak} weak ILO indicator(s) "
+        f"({', '.join(ilo) or 'none'})"
+        + (f"; recruitment findings: {', '.join(recruitment)}" if recruitment else "")
+        + f". {len(not_assessed)} of the {len(assessable)} indicators this disclosure can show "
+        "could not be assessed"
+        + (f" ({', '.join(not_assessed)})" if not_assessed else "")
+        + "."
+        + "".join(f" Context, not a finding about this company: {text}" for text in context)
     )
     return Judgement(
         forced_labour_likely=likely,
         risk_level=level,
-        score=_score(findings, level),
-        confidence=round((len(ILO_INDICATORS) - len(not_assessed)) / len(ILO_INDICATORS), 4),
+        score=score(counted, level, scoring),
+        confidence=round(1 - len(not_assessed) / len(assessable), 4) if assessable else 0.0,
         not_assessed=not_assessed,
         explanation=explanation,
     )

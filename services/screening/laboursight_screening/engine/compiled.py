@@ -1,0 +1,142 @@
+"""A rule set compiled for evaluation: every path checked, every condition turned into code once."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+from pydantic import BaseModel
+
+from laboursight_schemas.disclosure import EntityKind, RecruiterDisclosure, SupplierDisclosure
+from laboursight_schemas.findings import (
+    ALL_INDICATORS,
+    CONTEXT_INDICATORS,
+    Indicator,
+    Severity,
+)
+
+from .codegen import TruthFunction, truth_function
+from .conditions import Models, Node, Truth, compile_condition
+from .outcome import Evidence
+from .ruleset import Rule, RuleSet, Scoring
+from .scope import Scope, list_item_model
+from .template import Template
+
+MODELS: dict[EntityKind, type[BaseModel]] = {
+    "supplier": SupplierDisclosure,
+    "recruiter": RecruiterDisclosure,
+}
+SEVERITY_ORDER: dict[Severity, int] = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+class Hit(NamedTuple):
+    """A rule that fired, at its most severe grade, with the evidence for each time it fired."""
+
+    rule: Rule
+    severity: Severity
+    evidence: list[Evidence]
+
+
+class CompiledRule:
+    def __init__(self, rule: Rule, model: type[BaseModel]) -> None:
+        self.rule = rule
+        self.indicator = rule.indicator
+        self.for_each = rule.for_each is not None
+        self._items: Callable[[Any], list[Any]] | None = None
+        item_model = None
+        if rule.for_each is not None:
+            item_model = list_item_model(model, rule.for_each)
+            self._items = attrgetter(rule.for_each)
+        models = Models(model, item_model)
+        self._when: Node = compile_condition(rule.when, models)
+        self._grades: list[tuple[Severity, Node]] = [
+            (grade.severity, compile_condition(grade.when, models))
+            for grade in rule.severity.grades
+        ]
+        self._default = rule.severity.default
+        self._explanation = Template(rule.explanation, models)
+
+    def truth(self, scope: Scope) -> Truth:
+        """The condition, evaluated by the interpreter (``codegen`` computes the same faster)."""
+        return self._when.truth(scope)
+
+    def fire(self, scope: Scope) -> Hit:
+        """The hit of a rule known to be true on this disclosure."""
+        severity, evidence = self._fire(scope)
+        return Hit(self.rule, severity, evidence)
+
+    def apply_each(self, scope: Scope) -> tuple[Truth, Hit | None]:
+        """A for_each rule: whether any item could be decided, and the hit if any item fired."""
+        assert self._items is not None
+        items = self._items(scope.disclosure)
+        known: Truth = None
+        fired: list[tuple[Severity, list[Evidence]]] = []
+        for index, item in enumerate(items):
+            scope.item, scope.item_path = item, f"$.{self.rule.for_each}[{index}]"
+            truth = self._when.truth(scope)
+            if truth is not None:
+                known = bool(known) or truth
+            if truth:
+                fired.append(self._fire(scope))
+        scope.item, scope.item_path = None, ""
+        return known, self._hit(fired) if fired else None
+
+    def _fire(self, scope: Scope) -> tuple[Severity, list[Evidence]]:
+        severity = self._default
+        cited = dict(self._when.cite(scope))
+        for graded, when in self._grades:
+            if when.truth(scope):
+                # The fields that set the severity are evidence too.
+                severity = graded
+                cited.update(when.cite(scope))
+                break
+        explanation = self._explanation.render(scope)
+        if not cited:
+            raise ValueError(f"rule {self.rule.id} fired without reading any known field")
+        rule_id = self.rule.id
+        evidence = [
+            Evidence(path, value, rule_id, explanation)  # type: ignore[arg-type]
+            for path, value in cited.items()
+        ]
+        return severity, evidence
+
+    def _hit(self, fired: list[tuple[Severity, list[Evidence]]]) -> Hit:
+        severity = max((sev for sev, _ in fired), key=SEVERITY_ORDER.__getitem__)
+        return Hit(self.rule, severity, [e for _, evidence in fired for e in evidence])
+
+
+@dataclass(frozen=True)
+class CompiledRuleSet:
+    version: str
+    content_hash: str
+    scoring: Scoring
+    rules: dict[EntityKind, list[CompiledRule]]
+    # The conditions of the rules, as one function per kind (None for for_each rules).
+    truths: dict[EntityKind, TruthFunction]
+    # The indicators a disclosure of each kind can show at all: the base of its confidence.
+    assessable: dict[EntityKind, list[Indicator]]
+
+
+def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
+    rules: dict[EntityKind, list[CompiledRule]] = {}
+    assessable: dict[EntityKind, list[Indicator]] = {}
+    for kind, model in MODELS.items():
+        try:
+            rules[kind] = [
+                CompiledRule(rule, model) for rule in rule_set.rules if kind in rule.applies_to
+            ]
+        except ValueError as error:
+            raise ValueError(f"rule set {rule_set.version} ({kind}): {error}") from error
+        covered = {r.rule.indicator for r in rules[kind]} - CONTEXT_INDICATORS
+        assessable[kind] = [i for i in ALL_INDICATORS if i in covered]
+    return CompiledRuleSet(
+        version=rule_set.version,
+        content_hash=rule_set.content_hash(),
+        scoring=rule_set.scoring,
+        rules=rules,
+        truths={
+            kind: truth_function([r.rule for r in compiled], MODELS[kind])
+            for kind, compiled in rules.items()
+        },
+        assessable=assessable,
+    )

@@ -1,0 +1,48 @@
+"""What the engine concludes, as plain immutable data.
+
+Deliberately not the pydantic event models: the engine builds these by the thousand per second,
+and the screening handler turns them into the ``FindingsComputed`` contract, validating them
+once at that edge. Field names match the contract one for one. Named tuples, because they are
+immutable and the cheapest records Python builds.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from laboursight_schemas.findings import Indicator, Judgement, Severity, Strength
+
+Scalar = str | int | float | bool | None
+
+
+class Evidence(NamedTuple):
+    field: str
+    value: Scalar
+    rule_id: str
+    explanation: str
+
+
+class Finding(NamedTuple):
+    indicator: Indicator
+    strength: Strength
+    severity: Severity
+    evidence: tuple[Evidence, ...]
+    rule_set_version: str
+    reference_data_edition: str
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    findings: tuple[Finding, ...]
+    judgement: Judgement
+
+    def canonical_json(self) -> str:
+        """Sorted keys, no spaces: the same screening is always the same text."""
+        document = {
+            "findings": [
+                {**finding._asdict(), "evidence": [e._asdict() for e in finding.evidence]}
+                for finding in self.findings
+            ],
+            "judgement": self.judgement.model_dump(mode="json"),
+        }
+        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

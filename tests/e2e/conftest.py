@@ -1,0 +1,48 @@
+"""One running system for every end-to-end test: four service processes on real servers."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from laboursight_runtime.local.receiver import WebhookReceiver
+from laboursight_runtime.local.stack import Stack
+from tests.e2e.system import TENANT, System
+from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER
+
+
+@pytest.fixture(scope="session")
+def system(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    receiver = WebhookReceiver()
+    receiver.start()
+    logs = tmp_path_factory.mktemp("services")
+    with Stack(infra.environment(), Path(logs)) as stack:
+        yield System(stack, receiver)
+        pids = stack.pids()
+    receiver.stop()
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+@pytest.fixture(scope="session")
+def keys(system: System) -> dict[str, str]:
+    stack = system.stack
+    supplier_ids = [
+        BONDED_SUPPLIER["supplier"]["supplier_id"],
+        CLEAN_SUPPLIER["supplier"]["supplier_id"],
+    ]
+    made = {
+        "submitter": stack.create_key(TENANT, "submitter", supplier_ids),
+        "analyst": stack.create_key(TENANT, "analyst"),
+        "other_analyst": stack.create_key("tenant-other", "analyst"),
+    }
+    with system.client(made["analyst"]) as analyst:
+        response = analyst.post(
+            "/v1/subscriptions", json={"url": system.receiver.url, "min_risk_level": "high"}
+        )
+    assert response.status_code == 201, response.text
+    system.receiver.secret = response.json()["secret"]
+    return made
