@@ -113,6 +113,8 @@ class CompiledRuleSet:
     rules: dict[EntityKind, list[CompiledRule]]
     # The conditions of the rules, as one function per kind (None for for_each rules).
     truths: dict[EntityKind, TruthFunction]
+    # Where the for_each rules sit in ``rules``: they are evaluated one item at a time.
+    for_each: dict[EntityKind, list[int]]
     # The indicators a disclosure of each kind can show at all: the base of its confidence.
     assessable: dict[EntityKind, list[Indicator]]
 
@@ -136,6 +138,10 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
         rules=rules,
         truths={
             kind: truth_function([r.rule for r in compiled], MODELS[kind])
+            for kind, compiled in rules.items()
+        },
+        for_each={
+            kind: [index for index, rule in enumerate(compiled) if rule.for_each]
             for kind, compiled in rules.items()
         },
         assessable=assessable,

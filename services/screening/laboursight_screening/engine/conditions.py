@@ -88,7 +88,7 @@ class MeasureComparison:
         return None if value is None else self._test(value, self._literal)
 
     def cite(self, scope: Scope) -> list[Citation]:
-        return list(scope.measure(self._name).cites)
+        return list(scope.detail(self._name).cites)
 
 
 class AllOf:

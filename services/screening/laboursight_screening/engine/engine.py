@@ -19,22 +19,20 @@ def screen(
 ) -> Screening:
     """Findings in rule-set order, one per indicator, with every rule that fired as evidence."""
     scope = Scope(disclosure, reference)
+    compiled = rules.rules[disclosure.kind]
     truths = rules.truths[disclosure.kind].evaluate(disclosure, scope)
-    assessed: set[Indicator] = set()
-    hits: dict[Indicator, list[Hit]] = {}
-    for rule, truth in zip(rules.rules[disclosure.kind], truths, strict=True):
-        if rule.for_each:
-            truth, hit = rule.apply_each(scope)
-        elif truth:
-            hit = rule.fire(scope)
-        elif truth is None:
-            continue
-        else:
-            hit = None
-        if truth is not None:
-            assessed.add(rule.indicator)
+    # Most rules are unknown or false on most disclosures: only the true ones do more work.
+    fired = {index: compiled[index].fire(scope) for index, truth in enumerate(truths) if truth}
+    assessed = {compiled[index].indicator for index, t in enumerate(truths) if t is not None}
+    for index in rules.for_each[disclosure.kind]:
+        known, hit = compiled[index].apply_each(scope)
+        if known is not None:
+            assessed.add(compiled[index].indicator)
         if hit is not None:
-            hits.setdefault(rule.indicator, []).append(hit)
+            fired[index] = hit
+    hits: dict[Indicator, list[Hit]] = {}
+    for index in sorted(fired):
+        hits.setdefault(compiled[index].indicator, []).append(fired[index])
     findings = tuple(
         Finding(
             indicator,

@@ -6,6 +6,7 @@ without an exchange rate makes the months-of-wage measure unknown, never zero.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import JsonValue
 
@@ -22,11 +23,21 @@ Disclosure = SupplierDisclosure | RecruiterDisclosure
 Citation = tuple[str, JsonValue]
 
 
-@dataclass(frozen=True)
-class Measured:
-    value: float | bool | None
-    cites: tuple[Citation, ...] = ()
+class Detail(NamedTuple):
+    """What a measure read, and how it reads in a sentence."""
+
+    cites: tuple[Citation, ...]
     label: str | None = None
+
+
+NO_DETAIL = Detail(())
+
+
+class Measured(NamedTuple):
+    """A measure's value; ``detail`` is built only for the rules that fire, which are few."""
+
+    value: float | bool | None
+    detail: Callable[[], Detail] = lambda: NO_DETAIL
 
 
 UNKNOWN = Measured(None)
@@ -49,20 +60,25 @@ def _fee_months(
     if not lines or wage is None or wage.amount == 0:
         return UNKNOWN
     total = 0.0
-    cites: list[Citation] = []
-    for index, line in enumerate(lines):
-        if line.paid_by is not Payer.WORKER:
-            continue
-        converted = ref.fx.convert(line.amount, line.currency, wage.currency)
+    paid = [index for index, line in enumerate(lines) if line.paid_by is Payer.WORKER]
+    for index in paid:
+        converted = ref.fx.convert(lines[index].amount, lines[index].currency, wage.currency)
         if converted is None:
             return UNKNOWN
         total += converted
-        cites.append((f"{lines_path}[{index}].amount", line.amount))
-        cites.append((f"{lines_path}[{index}].currency", line.currency))
-    if cites:
+
+    def detail() -> Detail:
+        if not paid:
+            return NO_DETAIL
+        cites: list[Citation] = []
+        for index in paid:
+            cites.append((f"{lines_path}[{index}].amount", lines[index].amount))
+            cites.append((f"{lines_path}[{index}].currency", lines[index].currency))
         cites.append((f"{wage_path}.amount", wage.amount))
         cites.append((f"{wage_path}.currency", wage.currency))
-    return Measured(total / wage.amount, tuple(cites))
+        return Detail(tuple(cites))
+
+    return Measured(total / wage.amount, detail)
 
 
 def worker_paid_fee_months(d: Disclosure, ref: ReferenceData) -> Measured:
@@ -87,8 +103,10 @@ def migrant_share(d: Disclosure, _: ReferenceData) -> Measured:
         return UNKNOWN
     return Measured(
         migrants / total,
-        (("$.workforce.migrant_workers", migrants), ("$.workforce.total_workers", total)),
-        label=f"{migrants} of {total} workers",
+        lambda: Detail(
+            (("$.workforce.migrant_workers", migrants), ("$.workforce.total_workers", total)),
+            f"{migrants} of {total} workers",
+        ),
     )
 
 
@@ -102,8 +120,13 @@ def _any_workers(field: str) -> Callable[[Disclosure, ReferenceData], Measured]:
         if answer is None:
             return UNKNOWN
         applies = answer is True or (not isinstance(answer, bool) and answer > 0)
-        label = "yes" if isinstance(answer, bool) else f"{answer} workers"
-        return Measured(applies, ((f"$.workforce.{field}", answer),), label=label)
+        return Measured(
+            applies,
+            lambda: Detail(
+                ((f"$.workforce.{field}", answer),),
+                "yes" if isinstance(answer, bool) else f"{answer} workers",
+            ),
+        )
 
     return compute
 
@@ -114,13 +137,13 @@ def unnamed_subagents(d: Disclosure, _: ReferenceData) -> Measured:
     s = d.subagents
     if s.subagents_used is None or s.subagents_named is None:
         return UNKNOWN
+    used, named = s.subagents_used, s.subagents_named
     return Measured(
-        s.subagents_used - s.subagents_named,
-        (
-            ("$.subagents.subagents_used", s.subagents_used),
-            ("$.subagents.subagents_named", s.subagents_named),
+        used - named,
+        lambda: Detail(
+            (("$.subagents.subagents_used", used), ("$.subagents.subagents_named", named)),
+            f"{used - named} of {used}",
         ),
-        label=f"{s.subagents_used - s.subagents_named} of {s.subagents_used}",
     )
 
 
@@ -131,10 +154,14 @@ def forced_labour_goods(d: Disclosure, ref: ReferenceData) -> Measured:
     if country is None or not goods:
         return UNKNOWN
     listed = ref.forced_labour_goods(country, goods)
-    cites: list[Citation] = [("$.supplier.country", country)]
-    cites += [(f"$.supplier.goods[{index}]", goods[index]) for index, _ in listed]
-    names = ", ".join(f"{row.good} from {row.country_name}" for _, row in listed)
-    return Measured(len(listed), tuple(cites), label=names or "none")
+
+    def detail() -> Detail:
+        cites: list[Citation] = [("$.supplier.country", country)]
+        cites += [(f"$.supplier.goods[{index}]", goods[index]) for index, _ in listed]
+        names = ", ".join(f"{row.good} from {row.country_name}" for _, row in listed)
+        return Detail(tuple(cites), names or "none")
+
+    return Measured(len(listed), detail)
 
 
 MEASURES: dict[str, Measure] = {

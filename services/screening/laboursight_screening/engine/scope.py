@@ -15,7 +15,7 @@ from pydantic import BaseModel, JsonValue
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
 from laboursight_schemas.reference import ReferenceData
 
-from .measures import MEASURES, Measured
+from .measures import MEASURES, Detail, Measured
 
 Disclosure = SupplierDisclosure | RecruiterDisclosure
 ITEM = "item"
@@ -24,7 +24,7 @@ ITEM = "item"
 class Scope:
     """One evaluation of a rule set over one disclosure; measures are computed once, on demand."""
 
-    __slots__ = ("_measured", "disclosure", "item", "item_path", "reference")
+    __slots__ = ("_details", "_measured", "disclosure", "item", "item_path", "reference")
 
     def __init__(self, disclosure: Disclosure, reference: ReferenceData) -> None:
         self.disclosure = disclosure
@@ -32,6 +32,7 @@ class Scope:
         self.item: Any = None
         self.item_path = ""
         self._measured: dict[str, Measured] = {}
+        self._details: dict[str, Detail] = {}
 
     def measure(self, name: str) -> Measured:
         measured = self._measured.get(name)
@@ -39,6 +40,12 @@ class Scope:
             measured = MEASURES[name].compute(self.disclosure, self.reference)
             self._measured[name] = measured
         return measured
+
+    def detail(self, name: str) -> Detail:
+        detail = self._details.get(name)
+        if detail is None:
+            detail = self._details[name] = self.measure(name).detail()
+        return detail
 
 
 def as_json(value: Any) -> JsonValue:

@@ -50,8 +50,8 @@ class Template:
                 raise ValueError(f"unknown measure '{measure}' in an explanation")
 
             def fill_measure(scope: Scope) -> str:
-                measured = scope.measure(measure)
-                return measured.label or render_value(measured.value)
+                label = scope.detail(measure).label
+                return label or render_value(scope.measure(measure).value)
 
             return fill_measure
         reader = models.field(name)
