@@ -126,10 +126,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     engine_seconds = passes[2].seconds
     rate = len(blobs) / engine_seconds
-    verdict = "PASS" if rate >= TARGET_PER_SECOND and engine_seconds <= parse_seconds else "FAIL"
+    ratio = engine_seconds / parse_seconds
     print(
-        f"{verdict}: engine {rate:,.0f} disclosures/s (target ≥ {TARGET_PER_SECOND:,}) and "
-        f"{engine_seconds / parse_seconds:.2f} times the parse time (target ≤ 1.00)"
+        f"{'PASS' if rate >= TARGET_PER_SECOND else 'FAIL'}: engine {rate:,.0f} disclosures/s"
+        f" (target ≥ {TARGET_PER_SECOND:,})"
+    )
+    print(
+        f"{'PASS' if ratio <= 1 else 'FAIL'}: engine {ratio:.2f} times the parse time"
+        " (target ≤ 1.00)"
     )
 
 

@@ -187,9 +187,9 @@ def test_the_generated_conditions_agree_with_the_interpreter(raw: dict[str, Any]
     scope = Scope(disclosure, REFERENCE)
     compiled = RULES.rules[disclosure.kind]
     generated = RULES.truths[disclosure.kind].evaluate(disclosure, scope)
-    for rule, truth in zip(compiled, generated, strict=True):
-        if not rule.for_each:
-            assert truth is rule.truth(scope), rule.rule.id
+    for rule, result in zip(compiled, generated, strict=True):
+        interpreted = rule.each_truth(scope) if rule.for_each else rule.truth(scope)
+        assert result == interpreted, rule.rule.id
 
 
 # --- (b) evidence ------------------------------------------------------------------------------------

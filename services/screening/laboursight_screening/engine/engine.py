@@ -1,7 +1,7 @@
 """The entry point of the engine: screen one disclosure under one rule set and reference data."""
 
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
-from laboursight_schemas.findings import Indicator
+from laboursight_schemas.findings import Indicator, Severity, Strength
 from laboursight_schemas.reference import ReferenceData
 
 from .compiled import SEVERITY_ORDER, CompiledRuleSet, Hit
@@ -9,7 +9,7 @@ from .judgement import judge
 from .outcome import Finding, Screening
 from .scope import Scope
 
-STRENGTH_ORDER = {"weak": 0, "medium": 1, "strong": 2}
+STRENGTH_ORDER: dict[Strength, int] = {"weak": 0, "medium": 1, "strong": 2}
 
 
 def screen(
@@ -20,25 +20,29 @@ def screen(
     """Findings in rule-set order, one per indicator, with every rule that fired as evidence."""
     scope = Scope(disclosure, reference)
     compiled = rules.rules[disclosure.kind]
-    truths = rules.truths[disclosure.kind].evaluate(disclosure, scope)
-    # Most rules are unknown or false on most disclosures: only the true ones do more work.
-    fired = {index: compiled[index].fire(scope) for index, truth in enumerate(truths) if truth}
-    assessed = {compiled[index].indicator for index, t in enumerate(truths) if t is not None}
-    for index in rules.for_each[disclosure.kind]:
-        known, hit = compiled[index].apply_each(scope)
-        if known is not None:
-            assessed.add(compiled[index].indicator)
-        if hit is not None:
-            fired[index] = hit
+    results = rules.truths[disclosure.kind].evaluate(disclosure, scope)
+    assessed: set[Indicator] = set()
     hits: dict[Indicator, list[Hit]] = {}
-    for index in sorted(fired):
-        hits.setdefault(compiled[index].indicator, []).append(fired[index])
+    # Most rules are unknown or false on most disclosures: only the true ones do more work.
+    for rule, result in zip(compiled, results, strict=True):
+        if result is None:
+            continue
+        if rule.for_each:
+            known, true = result
+            if known is None:
+                continue
+            hit = rule.fire_items(scope, true) if true else None
+        else:
+            hit = rule.fire(scope) if result else None
+        assessed.add(rule.indicator)
+        if hit is not None:
+            hits.setdefault(rule.indicator, []).append(hit)
     findings = tuple(
         Finding(
             indicator,
-            max((h.rule.strength for h in group), key=STRENGTH_ORDER.__getitem__),
-            max((h.severity for h in group), key=SEVERITY_ORDER.__getitem__),
-            tuple(e for h in group for e in h.evidence),
+            group[0].rule.strength if len(group) == 1 else _strongest(group),
+            group[0].severity if len(group) == 1 else _gravest(group),
+            group[0].evidence if len(group) == 1 else tuple(e for h in group for e in h.evidence),
             rules.version,
             reference.edition,
         )
@@ -46,3 +50,11 @@ def screen(
     )
     judgement = judge(findings, assessed, rules.assessable[disclosure.kind], rules.scoring)
     return Screening(findings=findings, judgement=judgement)
+
+
+def _strongest(group: list[Hit]) -> Strength:
+    return max((h.rule.strength for h in group), key=STRENGTH_ORDER.__getitem__)
+
+
+def _gravest(group: list[Hit]) -> Severity:
+    return max((h.severity for h in group), key=SEVERITY_ORDER.__getitem__)

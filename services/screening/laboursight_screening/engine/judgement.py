@@ -5,6 +5,7 @@ never counted: they say nothing about the company.
 """
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Protocol
 
 from laboursight_schemas.findings import (
@@ -83,25 +84,34 @@ def judge(
     assessable: list[Indicator],
     scoring: Scoring,
 ) -> Judgement:
-    counted = [f for f in findings if f.indicator not in CONTEXT_INDICATORS]
-    strengths = [f.strength for f in counted if f.indicator in ILO_INDICATORS]
-    strong, medium, weak = (strengths.count(s) for s in ("strong", "medium", "weak"))
+    counted: list[Judged] = []
+    ilo: list[Indicator] = []
+    recruitment: list[Indicator] = []
+    context: list[str] = []
+    counts = {"strong": 0, "medium": 0, "weak": 0}
+    for f in findings:
+        if f.indicator in CONTEXT_INDICATORS:
+            context.append(
+                f" Context, not a finding about this company: {f.evidence[0].explanation}"
+            )
+            continue
+        counted.append(f)
+        if f.indicator in ILO_INDICATORS:
+            ilo.append(f.indicator)
+            counts[f.strength] += 1
+        else:
+            recruitment.append(f.indicator)
+    strong, medium, weak = counts["strong"], counts["medium"], counts["weak"]
     likely = forced_labour_likely(strong, medium, weak)
     level = risk_level(counted, likely)
     not_assessed = [i for i in assessable if i not in assessed]
-    ilo = [f.indicator for f in counted if f.indicator in ILO_INDICATORS]
-    recruitment = [f.indicator for f in counted if f.indicator not in ILO_INDICATORS]
-    context = [f.evidence[0].explanation for f in findings if f.indicator in CONTEXT_INDICATORS]
     explanation = (
         f"{'Forced labour is likely' if likely else 'Forced labour is not established'}: "
         f"{strong} strong, {medium} medium and {weak} weak ILO indicator(s) "
         f"({', '.join(ilo) or 'none'})"
         + (f"; recruitment findings: {', '.join(recruitment)}" if recruitment else "")
-        + f". {len(not_assessed)} of the {len(assessable)} indicators this disclosure can show "
-        "could not be assessed"
-        + (f" ({', '.join(not_assessed)})" if not_assessed else "")
-        + "."
-        + "".join(f" Context, not a finding about this company: {text}" for text in context)
+        + _unassessed(tuple(not_assessed), len(assessable))
+        + "".join(context)
     )
     return Judgement(
         forced_labour_likely=likely,
@@ -110,4 +120,14 @@ def judge(
         confidence=round(1 - len(not_assessed) / len(assessable), 4) if assessable else 0.0,
         not_assessed=not_assessed,
         explanation=explanation,
+    )
+
+
+# Disclosures leave the same few sets of indicators unassessed: the sentence is worth keeping.
+@lru_cache(maxsize=4096)
+def _unassessed(not_assessed: tuple[Indicator, ...], assessable: int) -> str:
+    listed = f" ({', '.join(not_assessed)})" if not_assessed else ""
+    return (
+        f". {len(not_assessed)} of the {assessable} indicators this disclosure can show could "
+        f"not be assessed{listed}."
     )
