@@ -9,8 +9,9 @@ Owners create their collections' indexes at start-up.
 | idempotency_keys  | api             | api       | (tenant_id, key_id, idempotency_key), TTL     |
 | disclosures       | api, risk       | api       | _id = disclosure id: status of a submission  |
 | subscriptions     | api             | notify    | _id = subscription id                        |
-| findings          | risk            | api       | _id = disclosure id + rule-set version        |
-| entities          | risk            | api       | _id = tenant/kind/entity id, with version     |
+| findings          | risk            | api       | _id = disclosure id + rule set + ref. edition |
+| entities          | risk            | api       | _id = tenant/kind/entity id: own judgement,   |
+|                   |                 |           | recruitment-chain links and inherited risk    |
 | alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key) |
 | processed_events  | risk, notify    | —         | _id = consumer group + event id               |
 | deliveries        | notify          | api       | _id = alert event id + subscription id        |

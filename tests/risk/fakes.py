@@ -5,6 +5,7 @@ from functools import partial
 
 from laboursight_risk.profile import Profile, entity_key
 from laboursight_risk.propagation import Decide, Outcome
+from laboursight_risk.store import screening_id
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 
@@ -44,9 +45,7 @@ class InMemoryRiskStore:
         self, tenant_id: str, event_id: str, computed: FindingsComputed, outcome: Outcome
     ) -> None:
         self.processed.add(event_id)
-        self.findings[(tenant_id, f"{computed.disclosure_id}:{computed.rule_set_version}")] = (
-            computed
-        )
+        self.findings[(tenant_id, screening_id(computed))] = computed
         for profile in outcome.profiles:
             self.profiles[entity_key(tenant_id, profile.entity_kind, profile.entity_id)] = profile
         for alert in outcome.alerts:

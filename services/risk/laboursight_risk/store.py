@@ -85,6 +85,14 @@ def _profile(doc: dict[str, Any]) -> Profile:
     )
 
 
+def screening_id(computed: FindingsComputed) -> str:
+    """One findings document per screening: a disclosure screened again under another rule set
+    or reference edition (a replay) keeps both results side by side."""
+    return ":".join(
+        (computed.disclosure_id, computed.rule_set_version, computed.reference_data_edition)
+    )
+
+
 class MongoRiskStore:
     def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
         self._client = client
@@ -129,7 +137,7 @@ class MongoRiskStore:
         if await db[collections.PROCESSED_EVENTS].find_one(mark, session=session):
             return
         await db[collections.PROCESSED_EVENTS].insert_one({**mark, "at": now}, session=session)
-        findings_id = f"{computed.disclosure_id}:{computed.rule_set_version}"
+        findings_id = screening_id(computed)
         await db[collections.FINDINGS].update_one(
             {"_id": findings_id, "tenant_id": tenant_id},
             {

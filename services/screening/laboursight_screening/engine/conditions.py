@@ -91,40 +91,28 @@ class MeasureComparison:
         return list(scope.detail(self._name).cites)
 
 
-class AllOf:
-    def __init__(self, parts: list[Node]) -> None:
+class Junction:
+    """``all`` (decisive: False) or ``any`` (decisive: True), in three-valued logic: a decisive
+    part settles it; otherwise an unknown part leaves it unknown."""
+
+    def __init__(self, parts: list[Node], decisive: bool) -> None:
         self._parts = parts
+        self._decisive = decisive
 
     def truth(self, scope: Scope) -> Truth:
-        result: Truth = True
+        result: Truth = not self._decisive
         for part in self._parts:
             value = part.truth(scope)
-            if value is False:
-                return False
+            if value is self._decisive:
+                return value
             if value is None:
                 result = None
         return result
 
     def cite(self, scope: Scope) -> list[Citation]:
-        return [c for part in self._parts for c in part.cite(scope)]
-
-
-class AnyOf:
-    def __init__(self, parts: list[Node]) -> None:
-        self._parts = parts
-
-    def truth(self, scope: Scope) -> Truth:
-        result: Truth = False
-        for part in self._parts:
-            value = part.truth(scope)
-            if value is True:
-                return True
-            if value is None:
-                result = None
-        return result
-
-    def cite(self, scope: Scope) -> list[Citation]:
-        return [c for part in self._parts if part.truth(scope) for c in part.cite(scope)]
+        """Under ``all`` every part counts; under ``any`` only the parts that hold."""
+        parts = [p for p in self._parts if p.truth(scope)] if self._decisive else self._parts
+        return [c for part in parts for c in part.cite(scope)]
 
 
 class NotOf:
@@ -156,9 +144,9 @@ def compile_condition(spec: Condition, models: Models) -> Node:
             return FieldComparison(spec, models)
         return MeasureComparison(spec, models)
     if isinstance(spec, All):
-        return AllOf([compile_condition(part, models) for part in spec.all])
+        return Junction([compile_condition(part, models) for part in spec.all], decisive=False)
     if isinstance(spec, Any_):
-        return AnyOf([compile_condition(part, models) for part in spec.any])
+        return Junction([compile_condition(part, models) for part in spec.any], decisive=True)
     if isinstance(spec, Not):
         return NotOf(compile_condition(spec.not_, models))
     return UnlessOf(compile_condition(spec.unless, models))
