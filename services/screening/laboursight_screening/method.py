@@ -75,6 +75,11 @@ def _rule(rule: Rule) -> list[str]:
     return lines
 
 
+def _severities(rule: Rule) -> str:
+    graded = dict.fromkeys([g.severity for g in rule.severity.grades] + [rule.severity.default])
+    return " / ".join(graded)
+
+
 def _judgement(rule_set: RuleSet) -> list[str]:
     points = rule_set.scoring.strength_points
     weights = rule_set.scoring.severity_weight
@@ -140,6 +145,18 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
         "Quantities derived from several fields. A measure is unknown unless all its inputs are.",
         "",
         *(f"- `{m.name}`: {m.description}" for m in MEASURES.values()),
+        "",
+        "## Rules at a glance",
+        "",
+        "| indicator | rule | strength | disclosures | severity |",
+        "|---|---|---|---|---|",
+        *(
+            f"| `{r.indicator}` | `{r.id}` | {r.strength} | {', '.join(r.applies_to)} | "
+            f"{_severities(r)} |"
+            for indicator in ALL_INDICATORS
+            for r in rule_set.rules
+            if r.indicator == indicator
+        ),
         "",
         "## Rules by indicator",
         "",
