@@ -1,4 +1,8 @@
-"""One running system for every end-to-end test: four service processes on real servers."""
+"""One running system for every end-to-end test: four service processes on real servers.
+
+Package-scoped, so the services (and their consumer groups) are gone before other packages'
+integration tests run their own consumers in the same groups.
+"""
 
 import os
 from collections.abc import Iterator
@@ -13,7 +17,7 @@ from tests.e2e.system import TENANT, System
 from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def system(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     receiver = WebhookReceiver()
     receiver.start()
@@ -27,7 +31,7 @@ def system(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sys
             os.kill(pid, 0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def keys(system: System) -> dict[str, str]:
     stack = system.stack
     supplier_ids = [
