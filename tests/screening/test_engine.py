@@ -112,7 +112,9 @@ def finding(indicator: Indicator, strength: Strength, severity: Severity) -> Fin
     ("findings", "level"),
     [
         ([], "low"),
-        ([finding("isolation", "weak", "low")], "medium"),
+        ([finding("isolation", "weak", "low")], "low"),
+        ([finding("isolation", "weak", "low"), finding("deception", "weak", "low")], "low"),
+        ([finding("isolation", "weak", "medium")], "medium"),
         ([finding("deception", "strong", "medium")], "medium"),
         ([finding("abuse_of_vulnerability", "medium", "critical")], "high"),
         ([finding("deception", "strong", "high")], "high"),

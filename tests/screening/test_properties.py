@@ -256,7 +256,9 @@ def test_judgement_and_findings_hold_their_invariants(raw: dict[str, Any]) -> No
     low, high = SCORE_BANDS[judgement.risk_level]
 
     assert low <= judgement.score <= high
-    assert (judgement.risk_level == "low") == (not counted)
+    # Weak findings of low severity are reported but do not lift the level.
+    lifting = [f for f in counted if (f.strength, f.severity) != ("weak", "low")]
+    assert (judgement.risk_level == "low") == (not lifting)
     if judgement.forced_labour_likely:
         assert judgement.risk_level in ("high", "critical")
     assessable = RULES.assessable[raw["kind"]]

@@ -228,19 +228,19 @@ SUPPLIER_POSITIVE = [
     fires(S, VULNERABILITY, "3 workers under 18", {"workforce.workers_under_18": 3}, "medium", "medium", "vulnerability.workers_under_18"),
     fires(S, VULNERABILITY, "workers under 18 in hazardous work without protection", {"workforce.workers_under_18": 3, "living_conditions.hazardous_work_without_ppe": True}, "medium", "critical", "vulnerability.workers_under_18"),
     fires(S, VULNERABILITY, "most workers are migrants on employer-tied visas", migrants(300, tied=True), "weak", "low", "vulnerability.migrant_dependence_on_employer"),
-    fires(S, VULNERABILITY, "most workers are migrants, tied to and housed by the employer", migrants(300, tied=300, housed=280), "weak", "medium", "vulnerability.migrant_dependence_on_employer"),
+    fires(S, VULNERABILITY, "most workers are migrants, tied to and housed by the employer", migrants(300, tied=300, housed=280), "weak", "low", "vulnerability.migrant_dependence_on_employer"),
     fires(S, DECEPTION, "contracts not signed before departure", {"contracts.signed_before_departure": False}, "weak", "medium", "contracts.not_signed_before_departure"),
     fires(S, MOVEMENT, "workers may not leave the dormitory after hours", {"movement.free_to_leave_premises": False}, "strong", "high", "movement.not_free_to_leave_premises"),
     fires(S, MOVEMENT, "workers may not resign", {"movement.free_to_resign": False}, "strong", "high", "movement.not_free_to_resign"),
     fires(S, MOVEMENT, "resigning costs a penalty", {"movement.resignation_penalty": True}, "medium", "high", "movement.resignation_penalty"),
     fires(S, MOVEMENT, "phones confiscated", {"movement.phones_confiscated": True}, "medium", "high", "movement.phones_confiscated"),
-    fires(S, MOVEMENT, "60 days' notice to leave", {"movement.notice_period_days": 60}, "weak", "medium", "movement.long_notice_period"),
+    fires(S, MOVEMENT, "61 days' notice to leave", {"movement.notice_period_days": 61}, "weak", "medium", "movement.long_notice_period"),
     fires(S, MOVEMENT, "120 days' notice to leave", {"movement.notice_period_days": 120}, "weak", "high", "movement.long_notice_period"),
     fires(S, ISOLATION, "no contact with the outside world", {"incidents.no_outside_communication": True}, "medium", "high", "isolation.no_outside_communication"),
     fires(S, ISOLATION, "no outside contact on a remote site", {"incidents.no_outside_communication": True, "incidents.remote_site": True}, "medium", "critical", "isolation.no_outside_communication", "isolation.remote_site"),
     fires(S, VIOLENCE, "violence against workers reported", {"incidents.violence_reported": True}, "strong", "critical", "violence.reported"),
     fires(S, THREATS, "threats of deportation reported", {"incidents.threats_reported": True}, "strong", "high", "threats.reported"),
-    fires(S, CONDITIONS, "4 m² per worker", {"living_conditions.sq_m_per_worker": 4}, "medium", "medium", "living.floor_space_below_standard"),
+    fires(S, CONDITIONS, "3.9 m² per worker", {"living_conditions.sq_m_per_worker": 3.9}, "medium", "medium", "living.floor_space_below_standard"),
     fires(S, CONDITIONS, "2.5 m² per worker", {"living_conditions.sq_m_per_worker": 2.5}, "medium", "high", "living.floor_space_below_standard"),
     fires(S, CONDITIONS, "10 workers to a room", {"living_conditions.workers_per_room": 10}, "medium", "medium", "living.rooms_overcrowded"),
     fires(S, CONDITIONS, "16 workers to a room", {"living_conditions.workers_per_room": 16}, "medium", "high", "living.rooms_overcrowded"),
@@ -334,16 +334,16 @@ BOUNDARY = [
     fires(S, VULNERABILITY, "exactly half the workers are tied migrants", migrants(210, tied=True), "weak", "low", "vulnerability.migrant_dependence_on_employer"),
     silent(S, VULNERABILITY, "most workers are migrants, none tied or housed (head counts of 0)", migrants(300, tied=0, housed=0)),
     fires(S, DECEPTION, "not signing before departure is weak alone", {"contracts.signed_before_departure": False}, "weak", "medium", "contracts.not_signed_before_departure", likely=False),
-    silent(S, MOVEMENT, "exactly 30 days' notice", {"movement.notice_period_days": 30}),
-    fires(S, MOVEMENT, "31 days' notice", {"movement.notice_period_days": 31}, "weak", "medium", "movement.long_notice_period"),
+    silent(S, MOVEMENT, "exactly 60 days' notice", {"movement.notice_period_days": 60}),
+    fires(S, MOVEMENT, "61 days' notice", {"movement.notice_period_days": 61}, "weak", "medium", "movement.long_notice_period"),
     fires(S, MOVEMENT, "exactly 90 days' notice", {"movement.notice_period_days": 90}, "weak", "medium", "movement.long_notice_period"),
     fires(S, MOVEMENT, "91 days' notice", {"movement.notice_period_days": 91}, "weak", "high", "movement.long_notice_period"),
     fires(S, ISOLATION, "a remote site alone is weak and low", {"incidents.remote_site": True, "incidents.no_outside_communication": False}, "weak", "low", "isolation.remote_site", likely=False),
     fires(S, VIOLENCE, "violence alone is critical but not yet 'likely'", {"incidents.violence_reported": True}, "strong", "critical", "violence.reported", likely=False),
     fires(S, VIOLENCE, "violence on a remote site makes forced labour likely", {"incidents.violence_reported": True, "incidents.remote_site": True}, "strong", "critical", "violence.reported", likely=True),
     fires(S, THREATS, "retaliation alone is medium, not 'likely'", {"grievance.retaliation_reported": True}, "medium", "high", "threats.retaliation_against_grievances", likely=False),
-    silent(S, CONDITIONS, "exactly 4.5 m² per worker", {"living_conditions.sq_m_per_worker": 4.5}),
-    fires(S, CONDITIONS, "4.49 m² per worker", {"living_conditions.sq_m_per_worker": 4.49}, "medium", "medium", "living.floor_space_below_standard"),
+    silent(S, CONDITIONS, "exactly 4 m² per worker", {"living_conditions.sq_m_per_worker": 4}),
+    fires(S, CONDITIONS, "3.99 m² per worker", {"living_conditions.sq_m_per_worker": 3.99}, "medium", "medium", "living.floor_space_below_standard"),
     fires(S, CONDITIONS, "exactly 3 m² per worker", {"living_conditions.sq_m_per_worker": 3}, "medium", "medium", "living.floor_space_below_standard"),
     fires(S, CONDITIONS, "2.99 m² per worker", {"living_conditions.sq_m_per_worker": 2.99}, "medium", "high", "living.floor_space_below_standard"),
     silent(S, CONDITIONS, "exactly 8 workers to a room", {"living_conditions.workers_per_room": 8}),
@@ -645,7 +645,7 @@ def test_a_dol_listed_good_is_context_that_neither_accuses_nor_counts() -> None:
 
 
 def test_the_context_finding_is_not_the_weak_indicator_that_completes_likely() -> None:
-    two_medium = {"living_conditions.sq_m_per_worker": 4, "contracts.written_contract": False}
+    two_medium = {"living_conditions.sq_m_per_worker": 3.5, "contracts.written_contract": False}
     with_context = run(amended(CLEAN_SUPPLIER, two_medium))
     with_weak = run(amended(CLEAN_SUPPLIER, {**two_medium, "incidents.remote_site": True}))
 

@@ -96,8 +96,8 @@ def _judgement(rule_set: RuleSet) -> list[str]:
         "- **Risk level** (over every finding except context): *critical* when forced labour is "
         "likely and two strong findings are of high severity or worse, or one strong finding is "
         "critical; *high* when forced labour is likely, or any strong finding is of high severity "
-        "or worse, or any finding is critical; *medium* when there is any finding; *low* "
-        "otherwise.",
+        "or worse, or any finding is critical; *medium* when there is any finding but a weak one of low "
+        "severity; *low* otherwise.",
         f"- **Score** 0-100: each level owns a band ({bands}). The score enters the band by "
         "the findings' points out of 100: strength points "
         + ", ".join(f"{s} {p}" for s, p in points.items())

@@ -56,8 +56,8 @@ SEVERE = frozenset({"high", "critical"})
 def risk_level(findings: Sequence[Judged], likely: bool) -> RiskLevel:
     """critical: likely, with two strong severe findings or one strong critical one;
     high: likely, or a strong finding of high severity or worse, or any critical finding;
-    medium: any finding."""
-    if not findings:
+    medium: any finding but a weak one of low severity."""
+    if all(f.strength == "weak" and f.severity == "low" for f in findings):
         return "low"
     strong_severe = [
         f.severity for f in findings if f.strength == "strong" and f.severity in SEVERE
