@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from laboursight_schemas.findings import ALL_INDICATORS
 from tests.cases import CASES
 from tests.screening.support import resolve, run
 
@@ -19,3 +20,11 @@ def test_case_yields_the_expected_findings(name: str) -> None:
     for finding in result.findings:
         for evidence in finding.evidence:
             assert resolve(case["disclosure"], evidence.field) == evidence.value
+
+
+def test_the_cases_cover_every_indicator_both_kinds_and_a_clean_and_a_sparse_site() -> None:
+    expected = {slug for case in CASES.values() for slug in case["expect"]["indicators"]}
+    assert expected == set(ALL_INDICATORS)
+    assert {case["disclosure"]["kind"] for case in CASES.values()} == {"supplier", "recruiter"}
+    levels = {case["expect"]["risk_level"] for case in CASES.values()}
+    assert levels == {"low", "medium", "high", "critical"}
