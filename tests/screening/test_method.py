@@ -30,3 +30,5 @@ def test_command_writes_the_document(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert target.read_text(encoding="utf-8") == document(SHIPPED.versions()[-1])
     main(["list"])
     assert SHIPPED.versions()[-1] in capsys.readouterr().out
+    main(["source", SHIPPED.versions()[-1], "recruiter"])
+    assert "# documents.recruiter_holds" in capsys.readouterr().out

@@ -185,11 +185,17 @@ def main(argv: list[str] | None = None) -> None:
     doc = commands.add_parser("document", help="render a rule set as Markdown")
     doc.add_argument("version", nargs="?", help="default: the newest")
     doc.add_argument("-o", "--output", type=Path, help="write here instead of standard output")
+    code = commands.add_parser("source", help="the Python generated from a rule set's conditions")
+    code.add_argument("version")
+    code.add_argument("kind", choices=["supplier", "recruiter"])
     args = parser.parse_args(argv)
     catalogue = SHIPPED if args.rule_sets is None else Catalogue(SHIPPED_FOLDER, args.rule_sets)
     if args.command == "list":
         for version in catalogue.versions():
             print(version, catalogue.compiled(version).content_hash)
+        return
+    if args.command == "source":
+        print(catalogue.compiled(args.version).truths[args.kind].source)
         return
     text = document(args.version or catalogue.current_version(), catalogue)
     if args.output is None:
