@@ -44,7 +44,8 @@ def bootstrap(settings: Settings, screening: ScreeningSettings) -> AsgiFastStrea
     # Loaded before the broker starts: an unknown version stops the service at once.
     catalogue = screening.catalogue()
     rules = catalogue.compiled(screening.rule_set or catalogue.current_version())
-    reference = load_reference(screening.reference_edition)
+    # An empty variable means the default, as an unset one does.
+    reference = load_reference(screening.reference_edition or None)
     broker = make_broker(settings, client_id="screening")
     screener = Screener(KafkaPublisher(broker), rules, reference)
     consumers = [
