@@ -22,9 +22,8 @@ OPS = {"eq": "==", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<=", "in
 
 @dataclass(frozen=True)
 class TruthFunction:
-    """``evaluate(disclosure, scope)`` gives each rule's result, in the order of ``rules``."""
+    """``evaluate(disclosure, scope)`` gives each rule's result, in the rule set's order."""
 
-    rules: list[Rule]
     source: str
     evaluate: Callable[[Any, Scope], list[Any]]
 
@@ -158,4 +157,4 @@ def truth_function(rules: list[Rule], model: type[BaseModel]) -> TruthFunction:
     )
     namespace: dict[str, Any] = dict(writer.constants)
     exec(compile(source, f"<rules for {model.__name__}>", "exec"), namespace)
-    return TruthFunction(rules, source, namespace["evaluate"])
+    return TruthFunction(source, namespace["evaluate"])

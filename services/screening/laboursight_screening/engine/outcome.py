@@ -6,7 +6,6 @@ once at that edge. Field names match the contract one for one. Named tuples, bec
 immutable and the cheapest records Python builds.
 """
 
-import json
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,14 +34,3 @@ class Finding(NamedTuple):
 class Screening:
     findings: tuple[Finding, ...]
     judgement: Judgement
-
-    def canonical_json(self) -> str:
-        """Sorted keys, no spaces: the same screening is always the same text."""
-        document = {
-            "findings": [
-                {**finding._asdict(), "evidence": [e._asdict() for e in finding.evidence]}
-                for finding in self.findings
-            ],
-            "judgement": self.judgement.model_dump(mode="json"),
-        }
-        return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
