@@ -1,7 +1,7 @@
 """The entry point of the engine: screen one disclosure under one rule set and reference data."""
 
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
-from laboursight_schemas.findings import Indicator, Severity, Strength
+from laboursight_schemas.findings import Indicator, Strength
 from laboursight_schemas.reference import ReferenceData
 
 from .compiled import SEVERITY_ORDER, CompiledRuleSet, Hit
@@ -40,9 +40,9 @@ def screen(
     findings = tuple(
         Finding(
             indicator,
-            group[0].rule.strength if len(group) == 1 else _strongest(group),
-            group[0].severity if len(group) == 1 else _gravest(group),
-            group[0].evidence if len(group) == 1 else tuple(e for h in group for e in h.evidence),
+            max((h.rule.strength for h in group), key=STRENGTH_ORDER.__getitem__),
+            max((h.severity for h in group), key=SEVERITY_ORDER.__getitem__),
+            tuple(e for h in group for e in h.evidence),
             rules.version,
             reference.edition,
         )
@@ -50,11 +50,3 @@ def screen(
     )
     judgement = judge(findings, assessed, rules.assessable[disclosure.kind], rules.scoring)
     return Screening(findings=findings, judgement=judgement)
-
-
-def _strongest(group: list[Hit]) -> Strength:
-    return max((h.rule.strength for h in group), key=STRENGTH_ORDER.__getitem__)
-
-
-def _gravest(group: list[Hit]) -> Severity:
-    return max((h.severity for h in group), key=SEVERITY_ORDER.__getitem__)
