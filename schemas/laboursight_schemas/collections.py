@@ -28,3 +28,8 @@ ENTITIES: Final = "entities"
 ALERTS: Final = "alerts"
 PROCESSED_EVENTS: Final = "processed_events"
 DELIVERIES: Final = "deliveries"
+
+
+def entity_key(tenant_id: str, entity_kind: str, entity_id: str) -> str:
+    """The ``_id`` of an entity's risk profile in ``entities``: written by risk, read by api."""
+    return f"{tenant_id}/{entity_kind}/{entity_id}"

@@ -47,7 +47,7 @@ def test_case_is_screened_as_expected(name: str, screened: dict[str, dict[str, A
 
 
 def test_a_supplier_is_alerted_on_for_the_recruiter_that_staffs_it(
-    system: System, screened: dict[str, dict[str, Any]]
+    system: System, screened: dict[str, dict[str, Any]], keys: dict[str, str]
 ) -> None:
     (name,) = [n for n, case in CASES.items() if "inherited_from" in case["expect"]]
     expect = CASES[name]["expect"]
@@ -64,3 +64,10 @@ def test_a_supplier_is_alerted_on_for_the_recruiter_that_staffs_it(
     assert expect["inherited_from"] in alert["data"]["summary"]
     # Its own disclosure is clean: the level comes from the chain, not from its findings.
     assert screened[name]["judgement"]["risk_level"] == expect["risk_level"]
+    with system.client(keys["analyst"]) as analyst:
+        profile = analyst.get(f"/v1/entities/{supplier}/risk").json()
+    assert (profile["risk_level"], profile["own"]["risk_level"]) == (
+        expect["entity_risk_level"],
+        expect["risk_level"],
+    )
+    assert [p["recruiter_id"] for p in profile["inherited"]] == [expect["inherited_from"]]

@@ -3,9 +3,10 @@
 from collections.abc import Collection
 from functools import partial
 
-from laboursight_risk.profile import Profile, entity_key
+from laboursight_risk.profile import Profile
 from laboursight_risk.propagation import Decide, Outcome
 from laboursight_risk.store import screening_id
+from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 

@@ -12,7 +12,7 @@ from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
 
-from . import disclosures, errors, health, subscriptions
+from . import disclosures, entities, errors, health, subscriptions
 from .bus import EventBus, KafkaBus
 from .context import Context
 from .limits import BodyLimit
@@ -85,6 +85,6 @@ def create_app(
     errors.install(app, settings.api_retry_after_s)
     app.add_middleware(BodyLimit, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestTimer)
-    for module in (disclosures, subscriptions, health):
+    for module in (disclosures, entities, subscriptions, health):
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ highest of the parts. An alert is raised when the effective level reaches ``high
 from dataclasses import dataclass
 from datetime import date
 
+from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.envelope import derived_event_id
 from laboursight_schemas.findings import (
@@ -104,10 +105,6 @@ class Profile:
 
     def _parts(self) -> list[Own | Inheritance]:
         return ([] if self.own is None else [self.own]) + list(self.inherited)
-
-
-def entity_key(tenant_id: str, entity_kind: str, entity_id: str) -> str:
-    return f"{tenant_id}/{entity_kind}/{entity_id}"
 
 
 def rank(level: RiskLevel | None) -> int:

@@ -17,10 +17,11 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_schemas import collections
+from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import AlertRaised, FindingsComputed
 
-from .profile import Inheritance, Link, Own, Profile, entity_key
+from .profile import Inheritance, Link, Own, Profile
 from .propagation import Decide
 
 CONSUMER = "risk"

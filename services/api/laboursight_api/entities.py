@@ -1,0 +1,124 @@
+"""``/v1/entities/{entity_id}/risk``: an entity's risk profile as the risk service keeps it.
+
+The profile shows the entity's own judgement, what a supplier inherits from the recruiters
+that staff it, the findings of its latest disclosure with their evidence, and its history.
+"""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from laboursight_schemas import collections
+from laboursight_schemas.collections import entity_key
+from laboursight_schemas.disclosure import EntityKind
+from laboursight_schemas.findings import RiskLevel
+
+from .auth import require
+from .context import Context, context
+from .errors import ApiError, invalid_fields
+from .keys import Principal
+
+router = APIRouter(prefix="/v1/entities", tags=["entities"])
+Reader = Annotated[Principal, Depends(require("analyst", "auditor"))]
+HISTORY_LIMIT = 50
+KINDS: tuple[EntityKind, ...] = ("supplier", "recruiter")
+
+
+class Screening(BaseModel):
+    """One screened disclosure of the entity, newest period first."""
+
+    disclosure_id: str
+    period_end: str
+    risk_level: RiskLevel
+    score: int
+    rule_set_version: str
+    rule_set_hash: str | None
+    reference_data_edition: str
+    computed_at: datetime
+
+
+class EntityRisk(BaseModel):
+    entity_kind: EntityKind
+    entity_id: str
+    risk_level: RiskLevel | None = None
+    score: int | None = None
+    explanation: str
+    own: dict[str, Any] | None
+    inherited: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    history: list[Screening]
+    version: int
+
+
+async def _profile(
+    ctx: Context, tenant_id: str, entity_id: str, kind: EntityKind | None
+) -> dict[str, Any]:
+    kinds = KINDS if kind is None else (kind,)
+    keys = [entity_key(tenant_id, k, entity_id) for k in kinds]
+    found = (
+        await ctx.db[collections.ENTITIES]
+        .find({"_id": {"$in": keys}, "tenant_id": tenant_id})
+        .to_list()
+    )
+    if not found:
+        raise ApiError(404, "not_found", f"no risk profile for {entity_id!r}")
+    if len(found) > 1:
+        raise invalid_fields(
+            [{"field": "kind", "message": f"{entity_id!r} is both a supplier and a recruiter"}]
+        )
+    return found[0]
+
+
+@router.get("/{entity_id}/risk", response_model=EntityRisk)
+async def risk(
+    entity_id: str,
+    caller: Reader,
+    ctx: Annotated[Context, Depends(context)],
+    kind: Annotated[EntityKind | None, Query(description="needed when the id names both")] = None,
+) -> EntityRisk:
+    """Current level, score and explanation, own and inherited parts, evidence and history."""
+    tenant = {"tenant_id": caller.tenant_id}
+    profile = await _profile(ctx, caller.tenant_id, entity_id, kind)
+    own = profile.get("own")
+    latest = (
+        None
+        if own is None
+        else await ctx.db[collections.FINDINGS].find_one(
+            {"disclosure_id": own["disclosure_id"], **tenant}, sort=[("computed_at", -1)]
+        )
+    )
+    history = (
+        ctx.db[collections.FINDINGS]
+        .find({"entity_kind": profile["entity_kind"], "entity_id": entity_id, **tenant})
+        .sort([("period.end", -1), ("computed_at", -1)])
+        .limit(HISTORY_LIMIT)
+    )
+    return EntityRisk(
+        entity_kind=profile["entity_kind"],
+        entity_id=entity_id,
+        risk_level=profile.get("risk_level"),
+        score=profile.get("score"),
+        explanation=profile.get("explanation", ""),
+        own=own,
+        inherited=profile.get("inherited", []),
+        links=profile.get("links", []),
+        findings=[] if latest is None else latest["findings"],
+        history=[_screening(doc) async for doc in history],
+        version=profile["version"],
+    )
+
+
+def _screening(doc: dict[str, Any]) -> Screening:
+    return Screening(
+        disclosure_id=doc["disclosure_id"],
+        period_end=doc["period"]["end"],
+        risk_level=doc["judgement"]["risk_level"],
+        score=doc["judgement"]["score"],
+        rule_set_version=doc["rule_set_version"],
+        rule_set_hash=doc.get("rule_set_hash"),
+        reference_data_edition=doc["reference_data_edition"],
+        computed_at=doc["computed_at"],
+    )
