@@ -5,12 +5,17 @@ Generated from the rule set itself, so the document cannot drift from what the e
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from laboursight_schemas.findings import ALL_INDICATORS, CONTEXT_INDICATORS, SCORE_BANDS
+from pydantic import TypeAdapter
 
-from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue
+from laboursight_schemas.disclosure import Disclosure
+from laboursight_schemas.findings import ALL_INDICATORS, CONTEXT_INDICATORS, SCORE_BANDS
+from laboursight_schemas.reference import load_reference
+
+from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue, CompiledRuleSet, screen
 from .engine.measures import MEASURES
 from .engine.ruleset import All, Any_, Compare, Condition, FieldRef, Not, Rule, RuleSet, Unless
 
@@ -98,18 +103,56 @@ def _judgement(rule_set: RuleSet) -> list[str]:
         "critical; *high* when forced labour is likely, or any strong finding is of high severity "
         "or worse, or any finding is critical; *medium* when there is any finding but a weak one of low "
         "severity; *low* otherwise.",
-        f"- **Score** 0-100: each level owns a band ({bands}). The score enters the band by "
-        "the findings' points out of 100: strength points "
+        f"- **Score** 0-100: each level owns a band ({bands}), so a score always reads as its "
+        "level. Within the band, score = bottom of the band + (points / 100) x width of the "
+        "band, at most the top of the band. Each counted finding adds its strength points ("
         + ", ".join(f"{s} {p}" for s, p in points.items())
-        + ", times a severity weight "
+        + ") times its severity weight ("
         + ", ".join(f"{s} {w:g}" for s, w in weights.items())
-        + ".",
+        + ").",
         "- **Confidence**: the share of the indicators a disclosure of that kind can show (the "
         "ones with rules below for it) that could be assessed. An indicator is assessed when at "
         "least one of its rules could be decided either way.",
         "- **Context** (`"
         + "`, `".join(sorted(CONTEXT_INDICATORS))
         + "`) is reported with the findings and in the explanation, and never counted.",
+        "",
+    ]
+
+
+def _example(rule_set: RuleSet, rules: CompiledRuleSet) -> list[str]:
+    reference = load_reference()
+    result = screen(TypeAdapter(Disclosure).validate_python(rule_set.example), rules, reference)
+    judgement = result.judgement
+    lines = [
+        "## A worked example",
+        "",
+        f"This disclosure, screened by this rule set with reference data edition "
+        f"{reference.edition}:",
+        "",
+        "```json",
+        json.dumps(rule_set.example, indent=2, ensure_ascii=False),
+        "```",
+        "",
+        "gives these findings, each with the fields it cites as evidence:",
+        "",
+    ]
+    for finding in result.findings:
+        lines.append(f"- `{finding.indicator}`: {finding.strength}, severity {finding.severity}")
+        rules_fired = dict.fromkeys((e.rule_id, e.explanation) for e in finding.evidence)
+        for rule_id, explanation in rules_fired:
+            cited = ", ".join(
+                f"`{e.field}` = {json.dumps(e.value)}"
+                for e in finding.evidence
+                if e.rule_id == rule_id
+            )
+            lines.append(f"  - `{rule_id}` read {cited}: “{explanation}”")
+    return [
+        *lines,
+        "",
+        f"and this judgement: forced labour likely: {'yes' if judgement.forced_labour_likely else 'no'}; "
+        f"risk level {judgement.risk_level}; score {judgement.score}; confidence "
+        f"{judgement.confidence:.2f}. “{judgement.explanation}”",
         "",
     ]
 
@@ -142,13 +185,16 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
         *_judgement(rule_set),
         "## Measures",
         "",
-        "Quantities derived from several fields. A measure is unknown unless all its inputs are.",
+        "Quantities derived from several fields. A measure is unknown unless all its inputs are. "
+        "The exchange rates and the DOL list come from a reference-data edition, versioned apart "
+        "from the rules and named with every finding.",
         "",
         *(f"- `{m.name}`: {m.description}" for m in MEASURES.values()),
         "",
+        *_example(rule_set, compiled),
         "## Rules at a glance",
         "",
-        "| indicator | rule | strength | disclosures | severity |",
+        "| indicator | rule | strength | disclosures | severities it can give |",
         "|---|---|---|---|---|",
         *(
             f"| `{r.indicator}` | `{r.id}` | {r.strength} | {', '.join(r.applies_to)} | "

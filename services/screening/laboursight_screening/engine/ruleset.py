@@ -9,7 +9,7 @@ each other.
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -135,6 +135,7 @@ class RuleSet(Spec):
     title: str
     summary: str
     indicators: dict[Indicator, str] = Field(description="what each indicator means, in words")
+    example: dict[str, Any] = Field(description="a disclosure the rule set's document screens")
     scoring: Scoring
     rules: list[Rule] = Field(min_length=1)
 
