@@ -53,9 +53,9 @@ class Chooser(Protocol):
 def _compared_numbers(condition: Condition) -> Iterable[tuple[str, float]]:
     if isinstance(condition, Compare):
         subject = condition.field if condition.field is not None else f"measure:{condition.measure}"
-        for _, operand in condition.tests():
-            if isinstance(operand, int | float) and not isinstance(operand, bool):
-                yield subject, float(operand)
+        _, operand = condition.test
+        if isinstance(operand, int | float) and not isinstance(operand, bool):
+            yield subject, float(operand)
     elif isinstance(condition, All):
         for part in condition.all:
             yield from _compared_numbers(part)

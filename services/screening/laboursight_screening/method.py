@@ -44,7 +44,7 @@ def _condition(spec: Condition, depth: int) -> list[str]:
     pad = "  " * depth
     if isinstance(spec, Compare):
         subject = f"`{spec.field}`" if spec.field else f"measure `{spec.measure}`"
-        (op, operand), *_ = spec.tests()
+        op, operand = spec.test
         return [f"{pad}- {subject} {WORDS[op]} {_value(operand)}"]
     if isinstance(spec, All | Any_):
         parts, head = (spec.all, "all of") if isinstance(spec, All) else (spec.any, "any of")

@@ -116,7 +116,7 @@ class _Writer:
                 if spec.field is not None
                 else self.measure(str(spec.measure))
             )
-            (op, operand), *_ = spec.tests()
+            op, operand = spec.test
             if isinstance(operand, FieldRef):
                 other = self.field(operand.field)
                 return self.temp(

@@ -49,7 +49,7 @@ class FieldComparison:
     def __init__(self, spec: Compare, models: Models) -> None:
         assert spec.field is not None
         self._subject = models.field(spec.field)
-        (op, operand), *_ = spec.tests()
+        op, operand = spec.test
         self._test = OPERATORS[op]
         self._other = models.field(operand.field) if isinstance(operand, FieldRef) else None
         self._literal = frozenset(operand) if isinstance(operand, list) else operand
@@ -77,7 +77,7 @@ class MeasureComparison:
         if spec.measure not in MEASURES:
             raise ValueError(f"unknown measure '{spec.measure}'")
         self._name = spec.measure
-        (op, operand), *_ = spec.tests()
+        op, operand = spec.test
         if isinstance(operand, FieldRef):
             raise ValueError(f"measure '{spec.measure}' is compared with a literal, not a field")
         self._test = OPERATORS[op]

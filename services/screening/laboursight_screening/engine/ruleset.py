@@ -54,11 +54,16 @@ class Compare(Spec):
     def _one_subject_one_test(self) -> Self:
         if (self.field is None) == (self.measure is None):
             raise ValueError("a comparison reads exactly one of 'field' or 'measure'")
-        if len(self.tests()) != 1:
+        if len(self._tests()) != 1:
             raise ValueError("a comparison has exactly one of eq, ne, gt, ge, lt, le, in")
         return self
 
-    def tests(self) -> list[tuple[str, Operand | list[Scalar]]]:
+    @property
+    def test(self) -> tuple[str, Operand | list[Scalar]]:
+        """The comparison's one operator and its operand (the validator ensures there is one)."""
+        return self._tests()[0]
+
+    def _tests(self) -> list[tuple[str, Operand | list[Scalar]]]:
         ops: list[tuple[str, Operand | list[Scalar] | None]] = [
             ("eq", self.eq),
             ("ne", self.ne),
