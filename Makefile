@@ -8,12 +8,12 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 
-.PHONY: help venv run test lint unit integration compose-tool schemas method bench clean
+.PHONY: help venv run test lint unit integration compose-tool node-tools schemas method bench clean
 
 help:
 	@echo "make run    - start the whole system on embedded local servers (Ctrl-C stops everything)"
 	@echo "make test   - lint, type-check and run every test against real Kafka and MongoDB"
-	@echo "make schemas - refresh the committed JSON Schema snapshot after a contract change"
+	@echo "make schemas - refresh the committed JSON Schema snapshot and AsyncAPI document after a contract change"
 	@echo "make method - refresh the committed rule-set documents (services/screening/method/)"
 	@echo "make bench  - time the indicator engine against parsing the same disclosures"
 
@@ -36,12 +36,22 @@ compose-tool:
 	      || echo "warning: could not install docker-compose; the compose test will say so"; \
 	  else echo "note: docker-compose not found; the compose test will say so"; fi; }
 
+# The official AsyncAPI parser that a test runs on schemas/asyncapi.json, pinned by
+# tests/asyncapi/package-lock.json; reinstalled only when that lock changes.
+NODE_TOOLS := tests/asyncapi/node_modules/.installed
+$(NODE_TOOLS): tests/asyncapi/package.json tests/asyncapi/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (>= 18) and npm"; exit 1; }
+	npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+node-tools: $(NODE_TOOLS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy schemas runtime services tests deploy/local
 
-test: venv compose-tool lint
+test: venv compose-tool node-tools lint
 	$(VENV)/bin/pytest -v -ra
 
 run: venv
@@ -49,6 +59,7 @@ run: venv
 
 schemas: venv
 	$(VENV)/bin/laboursight-schemas
+	$(VENV)/bin/laboursight-asyncapi
 
 method: venv
 	@for v in $$($(VENV)/bin/laboursight-rules list | cut -d' ' -f1); do \

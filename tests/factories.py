@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from laboursight_schemas.envelope import (
+    DATA_VERSIONS,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     Envelope,
     SupplierDisclosureSubmitted,
@@ -78,6 +79,7 @@ def supplier_event(
     return Envelope[SupplierDisclosureSubmitted](
         id=event_id or str(uuid.uuid4()),
         type=SUPPLIER_DISCLOSURE_SUBMITTED,
+        data_version=DATA_VERSIONS[SUPPLIER_DISCLOSURE_SUBMITTED],
         source="/tests",
         time=now(),
         tenant_id=tenant_id,

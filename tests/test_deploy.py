@@ -1,10 +1,13 @@
 """The deployment files are valid and stay in step with the code.
 
 - docker-compose.yml is validated by a real Compose implementation: Debian's `docker-compose`
-  (Compose 1.29; the Makefile installs it). Without it on PATH those tests are skipped.
+  (Compose 1.29; the Makefile's `compose-tool` target installs it). Without it on PATH those
+  tests fail and say how to install it; they are never skipped.
 - The structural checks read the normalized output of `docker-compose config` (anchors, merge
   keys and variables resolved, i.e. what Compose itself will run) and the Kubernetes manifests
-  with PyYAML; without PyYAML they are skipped.
+  with PyYAML (a dev dependency).
+- The image dependency check runs the project's own pinned uv (`.tools/bin/uv`, which the
+  Makefile installs), or else the one on PATH; without either it fails.
 - Every folder under services/ must be built by the Dockerfile, run by Compose and deployed by
   the Kubernetes manifests.
 
@@ -16,12 +19,14 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+# The pinned uv that the Makefile installs; a uv on PATH is the fallback.
+PROJECT_UV = ROOT / ".tools" / "bin" / "uv"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 K8S_DIR = ROOT / "deploy" / "k8s"
@@ -46,13 +51,6 @@ def service_folders() -> frozenset[str]:
     return frozenset(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
 
 
-def _yaml() -> ModuleType:
-    module: ModuleType = pytest.importorskip(
-        "yaml", reason="PyYAML is not installed in the environment (dev dependency `pyyaml`)"
-    )
-    return module
-
-
 def _mapping(value: Any, what: str) -> dict[str, Any]:
     assert isinstance(value, dict), f"{what}: expected a mapping, got {value!r}"
     return value
@@ -61,10 +59,11 @@ def _mapping(value: Any, what: str) -> dict[str, Any]:
 def _run_compose(*args: str) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("docker-compose")
     if executable is None:
-        pytest.skip(
-            "docker-compose is not on PATH: install Debian's package "
-            "(`apt-get install -y docker-compose`; the Makefile does it) to validate "
-            "docker-compose.yml with a real Compose implementation"
+        pytest.fail(
+            "docker-compose is not on PATH, so docker-compose.yml cannot be validated: run "
+            "`make compose-tool` as root (it installs Debian's package), or "
+            "`apt-get install -y docker-compose`",
+            pytrace=False,
         )
     # Variables that would change what the file resolves to are not inherited.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
@@ -79,6 +78,20 @@ def _run_compose(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _uv() -> str:
+    """The project's own uv, else the one on PATH; a missing uv is a failure, not a skip."""
+    if PROJECT_UV.is_file():
+        return str(PROJECT_UV)
+    found = shutil.which("uv")
+    if found is None:
+        pytest.fail(
+            f"uv is missing: neither {PROJECT_UV.relative_to(ROOT)} (run `make venv`, which "
+            "installs the pinned uv there) nor a `uv` on PATH",
+            pytrace=False,
+        )
+    return found
+
+
 @pytest.fixture(scope="module")
 def compose_config() -> str:
     """The normalized configuration printed by `docker-compose config`."""
@@ -89,14 +102,13 @@ def compose_config() -> str:
 
 @pytest.fixture(scope="module")
 def compose_services(compose_config: str) -> dict[str, dict[str, Any]]:
-    document = _mapping(_yaml().safe_load(compose_config), "docker-compose config")
+    document = _mapping(yaml.safe_load(compose_config), "docker-compose config")
     services = _mapping(document.get("services"), "services")
     return {name: _mapping(spec, name) for name, spec in services.items()}
 
 
 @pytest.fixture(scope="module")
 def k8s_documents() -> list[dict[str, Any]]:
-    yaml = _yaml()
     documents: list[dict[str, Any]] = []
     for path in sorted(K8S_DIR.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
@@ -110,7 +122,7 @@ def _k8s_objects(documents: list[dict[str, Any]], kind: str) -> dict[str, dict[s
 
 
 def _k8s_names_by_kind() -> set[tuple[str, str]]:
-    """(kind, metadata.name) of every manifest, read as text so that no YAML library is needed."""
+    """(kind, metadata.name) of every manifest, read as text (independent of the YAML parse)."""
     found: set[tuple[str, str]] = set()
     for path in sorted(K8S_DIR.glob("*.yaml")):
         for document in re.split(r"^---\s*$", path.read_text(), flags=re.MULTILINE):
@@ -247,9 +259,7 @@ def test_dockerfile_installs_the_selected_service_only() -> None:
 @pytest.mark.parametrize("service", sorted(service_folders()))
 def test_service_image_locks_no_local_binaries(service: str) -> None:
     """What `uv sync --package laboursight-<service>` installs excludes the `local` extra."""
-    uv = shutil.which("uv")
-    if uv is None:
-        pytest.skip("uv is not on PATH")
+    uv = _uv()
     result = subprocess.run(
         [
             uv,

@@ -4,7 +4,8 @@ Guarantees, per message and in partition order:
 
 - The offset is committed only after the handler returned, i.e. after its effect is durable.
   A crash before that means a redelivery, so every handler must be idempotent on the event id.
-- A message that cannot be decoded, or whose handler raised an error that is not transient, is
+- Decoding is tolerant: unknown fields are ignored and older versions upcast
+  (``laboursight_schemas.upcasting``). A message that cannot be decoded even so, or whose handler raised an error that is not transient, is
   published to ``<topic>.dlq`` with the error and then committed: a poison message neither blocks
   its partition nor crash-loops the consumer.
 - A transient failure (database or broker unreachable) is retried with backoff; when the retry
@@ -23,6 +24,7 @@ from faststream.kafka import KafkaMessage
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from laboursight_schemas.envelope import Envelope
+from laboursight_schemas.upcasting import read_event
 
 from . import logs
 from .dead_letters import DeadLetterSink
@@ -83,7 +85,7 @@ class EventConsumer(Generic[EventT]):
 
     async def _consume(self, message: KafkaMessage) -> str:
         try:
-            event = self._event_type.model_validate_json(message.body)
+            event = read_event(message.body, self._event_type)
         except ValueError as error:
             return await self._dead_letter(message, error, "decode")
         token = logs.correlation_id.set(event.correlation_id)

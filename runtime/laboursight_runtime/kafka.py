@@ -7,7 +7,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from laboursight_schemas.envelope import Envelope
+from laboursight_schemas.envelope import CLOUDEVENTS_JSON, Envelope
 
 from .settings import Settings
 
@@ -67,10 +67,8 @@ def encode(event: BaseModel) -> bytes:
 
 
 def event_headers(event: Envelope[Any]) -> dict[str, str]:
-    """CloudEvents binary-mode hints, so tools can route without parsing the body."""
-    return {
-        "content-type": "application/json",
-        "ce_id": event.id,
-        "ce_type": event.type,
-        "ce_tenant_id": event.tenant_id,
-    }
+    """The CloudEvents Kafka protocol binding, structured content mode: the whole event is the
+    record value in the JSON event format, and ``content-type`` names that format. No ``ce_``
+    headers: in structured mode they would be a second, unchecked copy of the attributes.
+    """
+    return {"content-type": CLOUDEVENTS_JSON}

@@ -7,11 +7,14 @@ from pymongo import AsyncMongoClient
 from .settings import Settings
 
 
-def make_client(settings: Settings, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
+def make_client(
+    settings: Settings, *, server_selection_timeout_ms: int = 5_000, **options: Any
+) -> AsyncMongoClient[dict[str, Any]]:
+    """``server_selection_timeout_ms``: how long an operation waits for a usable server."""
     return AsyncMongoClient(
         settings.mongodb_uri,
         w="majority",
         tz_aware=True,
-        serverSelectionTimeoutMS=5_000,
+        serverSelectionTimeoutMS=server_selection_timeout_ms,
         **options,
     )

@@ -3,12 +3,16 @@
 Disclosure topics are the system of record that auditors replay, so they keep events forever.
 """
 
+import argparse
 import asyncio
 import contextlib
+import logging
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
 from laboursight_schemas import topics
 
@@ -66,9 +70,27 @@ async def create_topics(bootstrap_servers: str, replication_factor: int = 1) -> 
         await admin.close()
 
 
-def main() -> None:
-    settings = Settings()
-    created = asyncio.run(
-        create_topics(settings.kafka_bootstrap_servers, settings.kafka_replication_factor)
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="laboursight-topics",
+        description="Create every missing laboursight topic (and its .dlq) with its partition "
+        "count; topics that exist are left alone, so it is safe to run again. Configured by "
+        "the environment: KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092) and "
+        "KAFKA_REPLICATION_FACTOR (default 1).",
     )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    _arguments(argv)
+    settings = Settings()
+    servers = settings.kafka_bootstrap_servers
+    # aiokafka logs each failed connection; the one line below says it all.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    try:
+        created = asyncio.run(create_topics(servers, settings.kafka_replication_factor))
+    except KafkaConnectionError:
+        sys.exit(f"laboursight-topics: cannot reach Kafka at {servers}")
+    except KafkaError as error:
+        sys.exit(f"laboursight-topics: Kafka at {servers} refused the topics: {error}")
     print(f"created {len(created)} topic(s): {', '.join(created) or 'none missing'}")

@@ -1,43 +1,97 @@
-"""The one event envelope, aligned with CloudEvents 1.0 attribute names (DESIGN.md).
+"""The one event envelope: a CloudEvents 1.0 event in the JSON format (DESIGN.md).
 
-Minor schema versions are additive: a reader accepts any ``1.x`` and fills what it lacks with
-defaults. A new major version gets a new topic, never a silent change on this one.
+Extension attribute names follow the 1.0 naming rule (lower-case letters and digits only):
+``tenantid``, ``correlationid`` (the disclosure id, through the whole chain), ``dataversion``
+(the version of ``data`` for this event ``type``) and the distributed-tracing ``traceparent``.
+The Python attribute names stay snake case; only the wire names are CloudEvents'.
+
+Readers are tolerant: unknown attributes and unknown ``data`` fields are ignored, and an older
+``dataversion`` is upcast on read (``upcasting.read_event``). A new major version gets a new
+topic, never a silent change on this one.
 """
 
 import uuid
 from datetime import UTC, datetime
-from typing import Final, Generic, Literal, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from .disclosure import RecruiterDisclosure, SupplierDisclosure
 from .findings import AlertRaised, FindingsComputed
-
-SCHEMA_VERSION: Final = "1.1"
 
 SUPPLIER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.supplier.submitted"
 RECRUITER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.recruiter.submitted"
 FINDINGS_COMPUTED: Final = "org.laboursight.findings.computed"
 ALERT_RAISED: Final = "org.laboursight.alert.raised"
 
+# The version of ``data`` each event type is written with today. Bump the minor version for an
+# additive change and add a golden payload (schemas/golden/); anything else needs an upcaster.
+DATA_VERSIONS: Final[dict[str, str]] = {
+    SUPPLIER_DISCLOSURE_SUBMITTED: "1.1",
+    RECRUITER_DISCLOSURE_SUBMITTED: "1.1",
+    FINDINGS_COMPUTED: "1.1",
+    ALERT_RAISED: "1.1",
+}
+
+CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
+# W3C Trace Context, version 00: version-trace id-parent id-flags.
+TRACEPARENT_PATTERN: Final = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
+# Optional attributes are left out rather than written as null: CloudEvents has no null attribute.
+_OMITTED_WHEN_UNSET: Final = ("traceparent",)
+
 DataT = TypeVar("DataT", bound=BaseModel)
 
 
 class Envelope(BaseModel, Generic[DataT]):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(
+        frozen=True,
+        extra="ignore",
+        validate_by_name=True,
+        validate_by_alias=True,
+        serialize_by_alias=True,
+    )
 
     specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, description="unique event id; consumers deduplicate on it")
-    type: str
-    source: str
+    type: str = Field(min_length=1)
+    source: str = Field(min_length=1)
     time: AwareDatetime
     datacontenttype: Literal["application/json"] = "application/json"
-    tenant_id: str = Field(min_length=1)
+    tenant_id: str = Field(alias="tenantid", min_length=1)
     correlation_id: str = Field(
-        min_length=1, description="the disclosure id, through the whole chain"
+        alias="correlationid",
+        min_length=1,
+        description="the disclosure id, through the whole chain",
     )
-    schema_version: str = Field(default=SCHEMA_VERSION, pattern=r"^1\.\d+$")
+    data_version: str = Field(
+        alias="dataversion",
+        pattern=r"^1\.\d+$",
+        description="version of `data` for this event type; minor versions are additive",
+    )
+    traceparent: str | None = Field(
+        default=None,
+        pattern=TRACEPARENT_PATTERN,
+        description="W3C Trace Context of the span that produced the event (distributed tracing)",
+    )
     data: DataT
+
+    @model_serializer(mode="wrap")
+    def _omit_unset(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        for name in _OMITTED_WHEN_UNSET:
+            if dumped.get(name) is None:
+                dumped.pop(name, None)
+        return dumped
 
 
 def derived_event_id(*parts: str) -> str:

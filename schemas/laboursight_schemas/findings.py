@@ -66,9 +66,7 @@ class Finding(Frozen):
     severity: Severity
     evidence: list[Evidence] = Field(min_length=1)
     rule_set_version: str
-    reference_data_edition: str = Field(
-        default="none", description="absent from events before schema 1.1"
-    )
+    reference_data_edition: str = Field(description="`none` for events of data version 1.0")
 
 
 class Judgement(Frozen):
@@ -107,13 +105,13 @@ class FindingsComputed(Frozen):
     period: Period
     rule_set_version: str
     rule_set_hash: str | None = Field(
-        default=None, description="sha256 of the rule set's canonical form; absent before 1.1"
+        description="sha256 of the rule set's canonical form; null for data version 1.0"
     )
     reference_data_edition: str
     findings: list[Finding]
     judgement: Judgement
     chain: list[ChainLink] = Field(
-        default_factory=list, description="recruitment-chain links; absent before 1.1"
+        description="recruitment-chain links; empty for data version 1.0"
     )
 
 

@@ -63,10 +63,14 @@ async def test_negative_hours_are_refused_with_their_path(
     )
 
     assert answer.status_code == 422
+    assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.json() == {
-        "error": "validation_failed",
-        "message": "the request has invalid fields",
-        "detail": [
+        "type": "urn:laboursight:problem:validation_failed",
+        "title": "Invalid fields",
+        "status": 422,
+        "detail": "the request has invalid fields",
+        "code": "validation_failed",
+        "errors": [
             {
                 "field": "$.working_time.avg_weekly_hours",
                 "message": "Input should be greater than or equal to 0",
@@ -84,7 +88,7 @@ async def test_a_currency_without_an_exchange_rate_is_refused_never_zeroed(
     answer = await api.post("/v1/disclosures", json=_with(wages=wages), headers=submitter)
 
     assert answer.status_code == 422
-    assert answer.json()["detail"] == [
+    assert answer.json()["errors"] == [
         {
             "field": "$.wages.avg_monthly_wage.currency",
             "message": f"'XAU' has no exchange rate in reference data edition {CURRENT_EDITION}",
@@ -120,7 +124,7 @@ async def test_malformed_bodies_are_client_errors(
     answer = await api.post("/v1/disclosures", content=body, headers=headers)
 
     assert answer.status_code == status, answer.text
-    assert answer.json()["error"] in {"invalid_json", "validation_failed"}
+    assert answer.json()["code"] in {"invalid_json", "validation_failed"}
     assert bus.sent == []
 
 
@@ -137,7 +141,7 @@ async def test_without_a_key_or_with_a_wrong_one(api: httpx.AsyncClient, db: Db)
     for answer in (missing, wrong, forged):
         assert answer.status_code == 401
         assert answer.headers["WWW-Authenticate"].startswith("Bearer")
-        assert answer.json()["error"] == "unauthorized"
+        assert answer.json()["code"] == "unauthorized"
 
 
 async def test_only_a_submitter_bound_to_the_entity_may_submit(
@@ -154,7 +158,7 @@ async def test_only_a_submitter_bound_to_the_entity_may_submit(
 
     assert analyst.status_code == 403
     assert elsewhere.status_code == 403
-    assert "SUP-001" in elsewhere.json()["message"]
+    assert "SUP-001" in elsewhere.json()["detail"]
     assert bus.sent == []
 
 
@@ -169,7 +173,7 @@ async def test_503_with_retry_after_when_kafka_does_not_acknowledge(
     for answer in (refused, timed_out):
         assert answer.status_code == 503
         assert int(answer.headers["Retry-After"]) > 0
-        assert answer.json()["error"] == "unavailable"
+        assert answer.json()["code"] == "unavailable"
 
 
 async def test_a_failed_record_write_still_answers_202(
@@ -209,7 +213,7 @@ async def test_the_same_key_with_another_body_is_refused(
     )
 
     assert other.status_code == 422
-    assert "Idempotency-Key" in other.json()["message"]
+    assert "Idempotency-Key" in other.json()["detail"]
     assert len(bus.sent) == 1
 
 
@@ -274,7 +278,7 @@ async def test_a_malformed_idempotency_key_is_refused(
     answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
 
     assert answer.status_code == 400
-    assert "Idempotency-Key" in answer.json()["message"]
+    assert "Idempotency-Key" in answer.json()["detail"]
 
 
 # --- GET ----------------------------------------------------------------------------------
@@ -354,4 +358,4 @@ async def test_who_may_read_a_status(
     assert await status_for("analyst", "tenant-b") == 404
     assert await status_for("submitter", TENANT, "SUP-9") == 404
     unknown = await api.get("/v1/disclosures/no-such-id", headers=submitter)
-    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")

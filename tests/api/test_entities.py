@@ -73,7 +73,7 @@ async def test_who_may_read_a_profile(api: httpx.AsyncClient, db: Db, record: An
     ).status_code == 403
     assert (await api.get(url, headers=await bearer(db, "analyst", "tenant-b"))).status_code == 404
     missing = await api.get("/v1/entities/SUP-404/risk", headers=await bearer(db, "analyst"))
-    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
 
 
 async def test_an_id_that_names_both_kinds_needs_the_kind(
@@ -86,5 +86,5 @@ async def test_an_id_that_names_both_kinds_needs_the_kind(
     chosen = await api.get("/v1/entities/X-1/risk", params={"kind": "recruiter"}, headers=analyst)
 
     assert ambiguous.status_code == 422
-    assert ambiguous.json()["detail"][0]["field"] == "kind"
+    assert ambiguous.json()["errors"][0]["field"] == "query:kind"
     assert (chosen.status_code, chosen.json()["risk_level"]) == (200, "high")

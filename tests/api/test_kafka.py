@@ -32,7 +32,7 @@ async def _find_event(bootstrap_servers: str, topic: str, event_id: str) -> Any:
             while True:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     for record in records:
-                        if dict(record.headers).get("ce_id") == event_id.encode():
+                        if json.loads(record.value)["id"] == event_id:
                             return record
     finally:
         await consumer.stop()
@@ -53,7 +53,7 @@ async def test_the_event_is_on_the_topic_when_the_api_answers(
     )
     assert record.key == SUPPLIER_ID.encode()
     event = json.loads(record.value)
-    assert (event["correlation_id"], event["data"]["disclosure_id"]) == (
+    assert (event["correlationid"], event["data"]["disclosure_id"]) == (
         body["disclosure_id"],
         body["disclosure_id"],
     )
@@ -107,5 +107,5 @@ async def test_503_with_retry_after_when_the_broker_is_gone(
 
     assert refused.status_code == 503
     assert int(refused.headers["Retry-After"]) > 0
-    assert refused.json()["error"] == "unavailable"
+    assert refused.json()["code"] == "unavailable"
     assert (ready.status_code, ready.json()["kafka"], ready.json()["mongodb"]) == (503, False, True)

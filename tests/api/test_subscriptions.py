@@ -65,7 +65,7 @@ async def test_invalid_subscriptions(
     answer = await api.post("/v1/subscriptions", json=body, headers=await bearer(db, "analyst"))
 
     assert answer.status_code == 422
-    assert field in [problem["field"] for problem in answer.json()["detail"]]
+    assert field in [problem["field"] for problem in answer.json()["errors"]]
 
 
 async def test_subscriptions_need_an_analyst_or_admin(
@@ -80,4 +80,5 @@ async def test_subscriptions_need_an_analyst_or_admin(
 
     assert (await api.get("/v1/subscriptions", headers=auditor)).status_code == 403
     assert (await api.get("/v1/subscriptions")).status_code == 401
-    assert (invalid_json.status_code, invalid_json.json()["error"]) == (400, "invalid_json")
+    assert (invalid_json.status_code, invalid_json.json()["code"]) == (400, "invalid_json")
+    assert [problem["field"] for problem in invalid_json.json()["errors"]] == ["$"]

@@ -16,12 +16,12 @@ def test_high_risk_disclosure_raises_a_signed_alert(system: System, keys: dict[s
         disclosure_id = response.json()["disclosure_id"]
 
         alert = system.receiver.wait_for(
-            lambda event: event["correlation_id"] == disclosure_id, ALERT_WITHIN_S
+            lambda event: event["correlationid"] == disclosure_id, ALERT_WITHIN_S
         )
         status = wait_for_status(submitter, disclosure_id, "screened")
 
     assert alert["type"] == "org.laboursight.alert.raised"
-    assert alert["tenant_id"] == "tenant-e2e"
+    assert alert["tenantid"] == "tenant-e2e"
     assert alert["data"]["risk_level"] == "critical"
     assert "retention_of_identity_documents" in alert["data"]["indicators"]
     assert {f["indicator"] for f in status["findings"]} >= {
@@ -41,7 +41,7 @@ def test_clean_disclosure_is_screened_without_alert(system: System, keys: dict[s
     # The commodity's inherent risk is context: shown, never an alert.
     assert [f["indicator"] for f in status["findings"]] == ["high_risk_origin_good"]
     assert status["judgement"]["risk_level"] == "low"
-    assert not any(e["correlation_id"] == disclosure_id for e, _ in system.receiver.accepted)
+    assert not any(e["correlationid"] == disclosure_id for e, _ in system.receiver.accepted)
 
 
 def test_bad_disclosure_is_rejected_naming_the_field(system: System, keys: dict[str, str]) -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from laboursight_notify.model import Attempt, Delivery, Subscription
-from laboursight_schemas.envelope import ALERT_RAISED, AlertEvent, now
+from laboursight_schemas.envelope import ALERT_RAISED, DATA_VERSIONS, AlertEvent, now
 from laboursight_schemas.findings import AlertRaised, RiskLevel
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -90,6 +90,7 @@ def alert_event(
     return AlertEvent(
         id=id,
         type=ALERT_RAISED,
+        data_version=DATA_VERSIONS[ALERT_RAISED],
         source="/laboursight/risk",
         time=now(),
         tenant_id=tenant_id,

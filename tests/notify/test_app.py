@@ -48,5 +48,5 @@ async def test_a_poison_message_ends_in_the_dead_letter_topic() -> None:
     [letter] = dead
     assert letter.body == b"{not json"
     assert letter.headers["dlq.stage"] == "decode"
-    assert letter.headers["dlq.error.type"] == "ValidationError"
+    assert letter.headers["dlq.error.type"] == "UnreadableEvent"
     assert sender.sent == []

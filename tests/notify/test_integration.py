@@ -192,7 +192,7 @@ async def test_a_poison_message_is_dead_lettered_and_the_next_alert_still_delive
     letter = await dead_letter(settings, poison)
     headers = {name: value.decode() for name, value in letter.headers}
     assert headers["dlq.stage"] == "decode"
-    assert headers["dlq.error.type"] == "ValidationError"
+    assert headers["dlq.error.type"] == "UnreadableEvent"
     assert headers["dlq.source.topic"] == topics.ALERTS
     assert headers["dlq.consumer_group"] == "notify"
     assert letter.key == good.data.entity_id.encode()

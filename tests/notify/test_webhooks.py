@@ -30,7 +30,7 @@ async def test_a_post_carries_a_standard_webhooks_signature() -> None:
     [request] = seen
     assert (request.method, str(request.url)) == ("POST", "https://hooks.example/sub-1")
     assert request.headers["webhook-id"] == "evt-1:sub-1"
-    assert request.headers["content-type"] == "application/json"
+    assert request.headers["content-type"] == "application/cloudevents+json"
     headers = dict(request.headers.items())
     assert Webhook(SECRET).verify(request.content, headers) == {"id": "evt-1"}
 

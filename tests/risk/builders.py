@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from laboursight_risk.profile import Profile
 from laboursight_risk.propagation import settle
 from laboursight_schemas.disclosure import EntityKind, Period
-from laboursight_schemas.envelope import FINDINGS_COMPUTED, Envelope, now
+from laboursight_schemas.envelope import DATA_VERSIONS, FINDINGS_COMPUTED, Envelope, now
 from laboursight_schemas.findings import (
     AlertRaised,
     ChainLink,
@@ -40,6 +40,7 @@ def findings(
         entity_id=entity_id,
         period=Period.model_validate({"start": end[:4] + "-01-01", "end": end}),
         rule_set_version="test-1",
+        rule_set_hash=None,
         reference_data_edition="test-ref",
         findings=[_finding(i) for i in indicators],
         judgement=Judgement(
@@ -110,6 +111,7 @@ def event(
     return Envelope[FindingsComputed](
         id=event_id or str(uuid.uuid4()),
         type=FINDINGS_COMPUTED,
+        data_version=DATA_VERSIONS[FINDINGS_COMPUTED],
         source="/tests",
         time=now(),
         tenant_id=tenant_id,
@@ -152,4 +154,5 @@ def _finding(indicator: Indicator) -> Finding:
             Evidence(field="$.test", value=True, rule_id=f"{indicator}.test", explanation="test")
         ],
         rule_set_version="test-1",
+        reference_data_edition="test-ref",
     )

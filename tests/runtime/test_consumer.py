@@ -103,7 +103,7 @@ async def test_undecodable_message_is_dead_lettered_then_acknowledged() -> None:
     handler, dead = Handler(), FakeDeadLetters()
     message = await deliver(consumer(handler, dead), b'{"not": "an event"}')
     assert message.outcome == "ack"
-    assert dead.sent == [(b'{"not": "an event"}', "ValidationError", "decode")]
+    assert dead.sent == [(b'{"not": "an event"}', "UnreadableEvent", "decode")]
     assert handler.handled == []
 
 

@@ -105,6 +105,7 @@ def finding(indicator: Indicator, strength: Strength, severity: Severity) -> Fin
         severity=severity,
         evidence=[evidence],
         rule_set_version="test",
+        reference_data_edition="test",
     )
 
 

@@ -17,6 +17,7 @@ from laboursight_runtime.service import subscribe
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import FindingsEvent, SupplierDisclosureEvent
+from laboursight_schemas.upcasting import read_event
 from laboursight_screening.handlers import Screener
 from laboursight_screening.main import ScreeningSettings, bootstrap
 from tests.factories import BONDED_SUPPLIER, supplier_event
@@ -89,13 +90,11 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
         await live.publish(poison, topics.SUPPLIER_DISCLOSURES, key=b"SUP-666")
         await live.publish(encode(event), topics.SUPPLIER_DISCLOSURES, key=b"SUP-666")
         body, _ = await findings.wait_for(
-            lambda body, _: (
-                FindingsEvent.model_validate_json(body).correlation_id == event.correlation_id
-            )
+            lambda body, _: read_event(body, FindingsEvent).correlation_id == event.correlation_id
         )
         _, headers = await dead.wait_for(lambda body, _: body == poison)
 
-    out = FindingsEvent.model_validate_json(body)
+    out = read_event(body, FindingsEvent)
     assert out.data.disclosure_event_id == event.id
     assert out.data.judgement.risk_level == "critical"
     assert (out.data.rule_set_version, out.data.rule_set_hash) == (
@@ -105,7 +104,7 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
     assert out.data.reference_data_edition == REFERENCE.edition
     assert headers["dlq.stage"] == "decode"
     assert headers["dlq.source.topic"] == topics.SUPPLIER_DISCLOSURES
-    assert "ValidationError" in headers["dlq.error.type"]
+    assert headers["dlq.error.type"] == "UnreadableEvent"
 
 
 def test_the_service_refuses_to_start_with_an_unknown_rule_set() -> None:

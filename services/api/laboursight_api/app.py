@@ -12,13 +12,12 @@ from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
 
-from . import disclosures, entities, errors, health, subscriptions
+from . import contracts, disclosures, entities, errors, health, openapi, subscriptions
 from .bus import EventBus, KafkaBus
 from .context import Context
 from .limits import BodyLimit
 from .metrics import RequestTimer
 from .settings import ApiSettings
-from .validation import DISCLOSURE
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSettings) -> None:
@@ -39,15 +38,9 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSetting
 
 class _Api(FastAPI):
     def openapi(self) -> dict[str, Any]:
-        # The disclosure body is parsed by the route itself (to name JSON paths without the
-        # union's tag), so its schema is added to the document here.
         if self.openapi_schema is not None:
             return self.openapi_schema
-        document = super().openapi()
-        schema = DISCLOSURE.json_schema(ref_template="#/components/schemas/{model}")
-        components = document.setdefault("components", {}).setdefault("schemas", {})
-        components.update(schema.pop("$defs"), Disclosure=schema)
-        return document
+        return openapi.complete(super().openapi())
 
 
 def create_app(
@@ -85,6 +78,6 @@ def create_app(
     errors.install(app, settings.api_retry_after_s)
     app.add_middleware(BodyLimit, max_body_bytes=settings.api_max_body_bytes)
     app.add_middleware(RequestTimer)
-    for module in (disclosures, entities, subscriptions, health):
+    for module in (disclosures, entities, subscriptions, health, contracts):
         app.include_router(module.router)
     return app

@@ -19,11 +19,13 @@ from laboursight_schemas.envelope import now
 
 from . import idempotency
 from .auth import require
+from .content_type import json_body
 from .context import Context, context
 from .errors import ApiError, invalid_fields, invalid_json, unavailable
 from .events import submitted_event
 from .keys import Principal
 from .metrics import ACCEPTED, REJECTED
+from .openapi import AUTHENTICATED, JSON_BODY, RETRY_AFTER, problem
 from .validation import InvalidBody, InvalidJson, parse_disclosure
 
 log = logging.getLogger(__name__)
@@ -67,15 +69,23 @@ async def _read_disclosure(request: Request) -> Disclosure:
     "",
     status_code=202,
     response_model=Accepted,
+    response_description="Kafka acknowledged the disclosure; screening follows",
     responses={
-        400: {"description": "not JSON"},
-        401: {"description": "no or invalid API key"},
-        403: {"description": "not a submitter key, or not bound to this supplier or recruiter"},
-        409: {"description": "a request with this Idempotency-Key is still in progress"},
-        413: {"description": "body above the limit"},
-        422: {"description": "invalid fields, or an Idempotency-Key reused with another body"},
-        503: {"description": "Kafka did not acknowledge; retry after Retry-After seconds"},
+        **AUTHENTICATED,
+        **JSON_BODY,
+        202: {
+            "headers": {"Location": {"description": "The status URL", "schema": {"type": "string"}}}
+        },
+        400: problem("The body is not JSON, or the Idempotency-Key header is malformed"),
+        403: problem("Not a submitter key, or not bound to this supplier or recruiter"),
+        409: problem("A request with this Idempotency-Key is still in progress"),
+        422: problem("Invalid fields, or an Idempotency-Key reused with another body"),
+        503: problem(
+            "Kafka did not acknowledge, or MongoDB is unreachable; retry after Retry-After seconds",
+            RETRY_AFTER,
+        ),
     },
+    dependencies=[Depends(json_body)],
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -137,7 +147,15 @@ def _parse_key(value: str, kind: str) -> str:
         return idempotency.parse_header(value)
     except ValueError as error:
         raise _reject(
-            kind, "invalid_idempotency_key", ApiError(400, "invalid_idempotency_key", str(error))
+            kind,
+            "invalid_idempotency_key",
+            ApiError(
+                400,
+                "invalid_idempotency_key",
+                str(error),
+                title=f"Malformed {idempotency.HEADER}",
+                errors=[{"field": f"header:{idempotency.HEADER}", "message": str(error)}],
+            ),
         ) from None
 
 
@@ -152,7 +170,8 @@ def _claimed(decision: idempotency.Decision, kind: str) -> idempotency.Claimed:
                 422,
                 "idempotency_key_reused",
                 f"this {idempotency.HEADER} was already used with a different body",
-                detail=[{"field": f"header:{idempotency.HEADER}", "message": "reused"}],
+                title=f"{idempotency.HEADER} reused",
+                errors=[{"field": f"header:{idempotency.HEADER}", "message": "reused"}],
             ),
         )
     raise _reject(
@@ -162,6 +181,7 @@ def _claimed(decision: idempotency.Decision, kind: str) -> idempotency.Claimed:
             409,
             "idempotency_in_progress",
             f"a request with this {idempotency.HEADER} is still in progress; retry later",
+            title=f"{idempotency.HEADER} in use",
         ),
     )
 
@@ -255,7 +275,7 @@ async def _quietly(write: Awaitable[object], problem: str) -> None:
 @router.get(
     "/{disclosure_id}",
     response_model=DisclosureStatus,
-    responses={404: {"description": "unknown, or another tenant's"}},
+    responses={**AUTHENTICATED, 404: problem("Unknown, or another tenant's")},
 )
 async def status(
     disclosure_id: str,

@@ -19,6 +19,7 @@ from .auth import require
 from .context import Context, context
 from .errors import ApiError, invalid_fields
 from .keys import Principal
+from .openapi import AUTHENTICATED, problem
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"])
 Reader = Annotated[Principal, Depends(require("analyst", "auditor"))]
@@ -67,12 +68,25 @@ async def _profile(
         raise ApiError(404, "not_found", f"no risk profile for {entity_id!r}")
     if len(found) > 1:
         raise invalid_fields(
-            [{"field": "kind", "message": f"{entity_id!r} is both a supplier and a recruiter"}]
+            [
+                {
+                    "field": "query:kind",
+                    "message": f"{entity_id!r} is both a supplier and a recruiter",
+                }
+            ]
         )
     return found[0]
 
 
-@router.get("/{entity_id}/risk", response_model=EntityRisk)
+@router.get(
+    "/{entity_id}/risk",
+    response_model=EntityRisk,
+    responses={
+        **AUTHENTICATED,
+        404: problem("No profile yet, or another tenant's entity"),
+        422: problem("An invalid kind, or none for an id that names both kinds"),
+    },
+)
 async def risk(
     entity_id: str,
     caller: Reader,

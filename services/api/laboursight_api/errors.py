@@ -1,9 +1,8 @@
-"""One JSON error shape for every failure: ``{"error", "message", "detail"?}``."""
+"""Every failure answers one problem details body (see ``problems``), whoever raised it."""
 
 import logging
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,51 +12,73 @@ from starlette.exceptions import HTTPException
 
 from laboursight_runtime.failures import is_transient
 
+from .problems import PROBLEM_JSON, TYPE_PREFIX, FieldError, Problem
 from .validation import request_field_errors
 
 log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
+    """``title`` defaults to the status phrase; a code of its own may say more."""
+
     def __init__(
         self,
         status: int,
-        error: str,
-        message: str,
+        code: str,
+        detail: str,
         *,
-        detail: list[dict[str, str]] | None = None,
+        title: str | None = None,
+        errors: list[dict[str, str]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error = error
-        self.message = message
-        self.detail = detail
+        super().__init__(detail)
+        self.problem = Problem(
+            type=TYPE_PREFIX + code,
+            title=title or HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            code=code,
+            errors=None if errors is None else [FieldError(**error) for error in errors],
+        )
         self.headers = headers
 
     def response(self) -> JSONResponse:
-        body: dict[str, Any] = {"error": self.error, "message": self.message}
-        if self.detail is not None:
-            body["detail"] = self.detail
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+        return JSONResponse(
+            self.problem.model_dump(mode="json", exclude_none=True),
+            status_code=self.problem.status,
+            headers=self.headers,
+            media_type=PROBLEM_JSON,
+        )
 
 
-def http_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> ApiError:
+def http_error(status: int, detail: str, headers: Mapping[str, str] | None = None) -> ApiError:
     """An error named after its status, e.g. 404 → ``not_found``."""
     code = HTTPStatus(status).phrase.lower().replace(" ", "_")
-    return ApiError(status, code, message, headers=headers)
+    return ApiError(status, code, detail, headers=headers)
 
 
-def unavailable(message: str, retry_after_s: int) -> ApiError:
-    return ApiError(503, "unavailable", message, headers={"Retry-After": str(retry_after_s)})
+def unavailable(detail: str, retry_after_s: int) -> ApiError:
+    return ApiError(503, "unavailable", detail, headers={"Retry-After": str(retry_after_s)})
 
 
-def invalid_fields(detail: list[dict[str, str]]) -> ApiError:
-    return ApiError(422, "validation_failed", "the request has invalid fields", detail=detail)
+def invalid_fields(errors: list[dict[str, str]]) -> ApiError:
+    return ApiError(
+        422,
+        "validation_failed",
+        "the request has invalid fields",
+        title="Invalid fields",
+        errors=errors,
+    )
 
 
 def invalid_json(problem: str) -> ApiError:
-    return ApiError(400, "invalid_json", f"the body is not valid JSON: {problem}")
+    return ApiError(
+        400,
+        "invalid_json",
+        f"the body is not valid JSON: {problem}",
+        title="Not JSON",
+        errors=[{"field": "$", "message": problem}],
+    )
 
 
 def install(app: FastAPI, retry_after_s: int) -> None:

@@ -5,6 +5,7 @@ from typing import Any, Final
 from laboursight_schemas import topics
 from laboursight_schemas.disclosure import Disclosure, SupplierDisclosure
 from laboursight_schemas.envelope import (
+    DATA_VERSIONS,
     RECRUITER_DISCLOSURE_SUBMITTED,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     Envelope,
@@ -32,11 +33,17 @@ def submitted_event(
             disclosure_id=disclosure_id, submitted_by=submitted_by, disclosure=disclosure
         )
         return topics.SUPPLIER_DISCLOSURES, Envelope[SupplierDisclosureSubmitted](
-            type=SUPPLIER_DISCLOSURE_SUBMITTED, data=supplier, **common
+            type=SUPPLIER_DISCLOSURE_SUBMITTED,
+            data_version=DATA_VERSIONS[SUPPLIER_DISCLOSURE_SUBMITTED],
+            data=supplier,
+            **common,
         )
     recruiter = RecruiterDisclosureSubmitted(
         disclosure_id=disclosure_id, submitted_by=submitted_by, disclosure=disclosure
     )
     return topics.RECRUITER_DISCLOSURES, Envelope[RecruiterDisclosureSubmitted](
-        type=RECRUITER_DISCLOSURE_SUBMITTED, data=recruiter, **common
+        type=RECRUITER_DISCLOSURE_SUBMITTED,
+        data_version=DATA_VERSIONS[RECRUITER_DISCLOSURE_SUBMITTED],
+        data=recruiter,
+        **common,
     )

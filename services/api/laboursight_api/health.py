@@ -1,11 +1,12 @@
 """Liveness, readiness and Prometheus metrics; no authentication."""
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 from pymongo.errors import PyMongoError
 
 from .context import Context, context
@@ -13,21 +14,33 @@ from .context import Context, context
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz")
-async def healthz() -> dict[str, str]:
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "not ready"]
+    kafka: bool
+    mongodb: bool
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
     """200 while the process serves."""
-    return {"status": "ok"}
+    return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"description": "Kafka or MongoDB unreachable"}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Kafka or MongoDB unreachable"}},
+)
 async def readyz(ctx: Annotated[Context, Depends(context)]) -> JSONResponse:
     """200 when both Kafka and MongoDB answer; otherwise 503 naming the one that did not."""
     kafka, mongodb = await asyncio.gather(ctx.bus.ping(), _mongodb_answers(ctx))
     ready = kafka and mongodb
-    return JSONResponse(
-        {"status": "ready" if ready else "not ready", "kafka": kafka, "mongodb": mongodb},
-        status_code=200 if ready else 503,
-    )
+    readiness = Readiness(status="ready" if ready else "not ready", kafka=kafka, mongodb=mongodb)
+    return JSONResponse(readiness.model_dump(), status_code=200 if ready else 503)
 
 
 async def _mongodb_answers(ctx: Context) -> bool:

@@ -13,9 +13,11 @@ from laboursight_schemas import collections
 from laboursight_schemas.envelope import now
 
 from .auth import require
+from .content_type import json_body
 from .context import Context, context
 from .errors import ApiError
 from .keys import Principal
+from .openapi import AUTHENTICATED, JSON_BODY, problem
 
 router = APIRouter(prefix="/v1/subscriptions", tags=["subscriptions"])
 Manager = Annotated[Principal, Depends(require("analyst", "admin"))]
@@ -50,7 +52,13 @@ def _subscription(document: dict[str, Any]) -> Subscription:
     return Subscription(subscription_id=document["_id"], **document)
 
 
-@router.post("", status_code=201, response_model=CreatedSubscription)
+@router.post(
+    "",
+    status_code=201,
+    response_model=CreatedSubscription,
+    responses={**AUTHENTICATED, **JSON_BODY},
+    dependencies=[Depends(json_body)],
+)
 async def create(
     body: NewSubscription, caller: Manager, ctx: Annotated[Context, Depends(context)]
 ) -> CreatedSubscription:
@@ -68,7 +76,7 @@ async def create(
     return CreatedSubscription(subscription_id=document["_id"], **document)
 
 
-@router.get("", response_model=list[Subscription])
+@router.get("", response_model=list[Subscription], responses=AUTHENTICATED)
 async def list_all(
     caller: Manager, ctx: Annotated[Context, Depends(context)]
 ) -> list[Subscription]:
@@ -78,7 +86,11 @@ async def list_all(
     return [_subscription(document) async for document in cursor.sort("created_at", 1)]
 
 
-@router.delete("/{subscription_id}", status_code=204, responses={404: {"description": "unknown"}})
+@router.delete(
+    "/{subscription_id}",
+    status_code=204,
+    responses={**AUTHENTICATED, 404: problem("Unknown, or another tenant's")},
+)
 async def delete(
     subscription_id: str, caller: Manager, ctx: Annotated[Context, Depends(context)]
 ) -> Response:

@@ -1,5 +1,7 @@
 """The notify service: alerts in, signed webhooks out, every outcome kept in ``deliveries``."""
 
+import argparse
+from collections.abc import Sequence
 from functools import partial
 
 from faststream.asgi import AsgiFastStream
@@ -58,7 +60,17 @@ def bootstrap(
     return app
 
 
-def main() -> None:
+DESCRIPTION = (
+    "Run the notify service: read alerts and deliver them to the tenants' webhook subscriptions, "
+    "signed, every delivery kept in MongoDB. It takes no arguments; it is configured by the "
+    "environment (see the README): KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, "
+    "KAFKA_FETCH_MAX_WAIT_MS, KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, "
+    "MONGODB_DATABASE, HTTP_HOST/HTTP_PORT (health and metrics) and LOG_LEVEL."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="laboursight-notify", description=DESCRIPTION).parse_args(argv)
     settings = Settings()
     logs.configure("notify", settings.log_level)
     serve(bootstrap(settings), settings)

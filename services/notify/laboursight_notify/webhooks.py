@@ -6,6 +6,8 @@ from typing import Protocol
 import httpx
 from standardwebhooks import Webhook
 
+from laboursight_schemas.envelope import CLOUDEVENTS_JSON
+
 from .model import Attempt, Subscription
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -35,7 +37,8 @@ class SignedWebhookSender:
     async def send(self, subscription: Subscription, message_id: str, body: str) -> Attempt:
         timestamp = datetime.now(UTC)
         headers = {
-            "content-type": "application/json",
+            # The body is the alert's CloudEvent: the HTTP binding's structured content mode.
+            "content-type": CLOUDEVENTS_JSON,
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": Webhook(subscription.secret).sign(message_id, timestamp, body),

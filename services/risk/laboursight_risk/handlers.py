@@ -6,6 +6,7 @@ from laboursight_runtime.kafka import Publisher
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import (
     ALERT_RAISED,
+    DATA_VERSIONS,
     Envelope,
     derived_event_id,
     now,
@@ -47,6 +48,7 @@ def alert_event(alert: AlertRaised, cause: Envelope[FindingsComputed]) -> Envelo
     return Envelope[AlertRaised](
         id=derived_event_id("alert-raised", alert.alert_id),
         type=ALERT_RAISED,
+        data_version=DATA_VERSIONS[ALERT_RAISED],
         source=SOURCE,
         time=now(),
         tenant_id=cause.tenant_id,

@@ -1,5 +1,8 @@
 """The risk service: findings in, entity risk and alerts out."""
 
+import argparse
+from collections.abc import Sequence
+
 from faststream.asgi import AsgiFastStream
 
 from laboursight_runtime import logs
@@ -29,7 +32,17 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
     )
 
 
-def main() -> None:
+DESCRIPTION = (
+    "Run the risk service: read findings, keep each entity's risk profile in MongoDB and raise "
+    "alerts. It takes no arguments; it is configured by the environment (see the README): "
+    "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
+    "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
+    "HTTP_HOST/HTTP_PORT (health and metrics) and LOG_LEVEL."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="laboursight-risk", description=DESCRIPTION).parse_args(argv)
     settings = Settings()
     logs.configure("risk", settings.log_level)
     serve(bootstrap(settings), settings)

@@ -10,6 +10,7 @@ from typing import Any
 from laboursight_runtime.kafka import Publisher
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import (
+    DATA_VERSIONS,
     FINDINGS_COMPUTED,
     Envelope,
     RecruiterDisclosureSubmitted,
@@ -36,6 +37,7 @@ def findings_event(
     return Envelope[FindingsComputed](
         id=derived_event_id("findings", event.id, rules.version, reference.edition),
         type=FINDINGS_COMPUTED,
+        data_version=DATA_VERSIONS[FINDINGS_COMPUTED],
         source=SOURCE,
         time=now(),
         tenant_id=event.tenant_id,

@@ -1,5 +1,7 @@
 """The screening service: both disclosure topics in, findings out. Stateless."""
 
+import argparse
+from collections.abc import Sequence
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
@@ -55,7 +57,18 @@ def bootstrap(settings: Settings, screening: ScreeningSettings) -> AsgiFastStrea
     return consumer_app(broker, consumers=consumers)
 
 
-def main() -> None:
+DESCRIPTION = (
+    "Run the screening service: read both disclosure topics, screen each disclosure under a rule "
+    "set and a reference-data edition, publish its findings. It takes no arguments; it is "
+    "configured by the environment (see the README): KAFKA_BOOTSTRAP_SERVERS, "
+    "KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, KAFKA_SESSION_TIMEOUT_MS, "
+    "KAFKA_HEARTBEAT_INTERVAL_MS, HTTP_HOST/HTTP_PORT (health and metrics), LOG_LEVEL, and "
+    "SCREENING_RULE_SET, SCREENING_RULE_SETS_DIR, SCREENING_REFERENCE_EDITION."
+)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="laboursight-screening", description=DESCRIPTION).parse_args(argv)
     settings = Settings()
     logs.configure("screening", settings.log_level)
     serve(bootstrap(settings, ScreeningSettings()), settings)

@@ -221,10 +221,17 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
+def _folder(text: str) -> Path:
+    folder = Path(text)
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"not a folder: {text}")
+    return folder
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="laboursight-rules", description=__doc__)
     parser.add_argument(
-        "--rule-sets", type=Path, help="a folder of operator-published rule sets, besides ours"
+        "--rule-sets", type=_folder, help="a folder of operator-published rule sets, besides ours"
     )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="every shipped rule set, with its content hash")
@@ -234,8 +241,10 @@ def main(argv: list[str] | None = None) -> None:
     code = commands.add_parser("source", help="the Python generated from a rule set's conditions")
     code.add_argument("version")
     code.add_argument("kind", choices=["supplier", "recruiter"])
-    args = parser.parse_args(argv)
-    catalogue = SHIPPED if args.rule_sets is None else Catalogue(SHIPPED_FOLDER, args.rule_sets)
+    return parser
+
+
+def _run(args: argparse.Namespace, catalogue: Catalogue) -> None:
     if args.command == "list":
         for version in catalogue.versions():
             print(version, catalogue.compiled(version).content_hash)
@@ -248,3 +257,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(text)
     else:
         args.output.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    catalogue = SHIPPED if args.rule_sets is None else Catalogue(SHIPPED_FOLDER, args.rule_sets)
+    try:
+        _run(args, catalogue)
+    except ValueError as error:
+        # An unknown version, or a rule set that does not load: the arguments named it.
+        parser.error(str(error))
+    except OSError as error:
+        sys.exit(f"laboursight-rules: {error}")

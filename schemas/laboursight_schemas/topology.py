@@ -1,0 +1,208 @@
+"""Who publishes what to which topic, and who reads it: the Kafka contract as data.
+
+The AsyncAPI document (``asyncapi.py``) is generated from this module, and tests hold it to the
+code: the consumer groups that each service's ``bootstrap`` really subscribes, the topics and
+partition counts that ``laboursight-topics`` really creates, and the headers the dead-letter path
+really writes. Change the code and this module together.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Final
+
+from pydantic import BaseModel
+
+from . import topics
+from .envelope import (
+    ALERT_RAISED,
+    FINDINGS_COMPUTED,
+    RECRUITER_DISCLOSURE_SUBMITTED,
+    SUPPLIER_DISCLOSURE_SUBMITTED,
+    AlertEvent,
+    FindingsEvent,
+    RecruiterDisclosureEvent,
+    SupplierDisclosureEvent,
+)
+
+API: Final = "api"
+SCREENING: Final = "screening"
+RISK: Final = "risk"
+NOTIFY: Final = "notify"
+SERVICES: Final = (API, SCREENING, RISK, NOTIFY)
+
+# ``retention.ms`` / ``retention.bytes`` of -1: the topic keeps its records forever.
+FOREVER: Final[Mapping[str, int]] = MappingProxyType({"retention.ms": -1, "retention.bytes": -1})
+
+
+@dataclass(frozen=True)
+class Message:
+    """One kind of event on a topic: a CloudEvents ``type`` and the envelope model it decodes to."""
+
+    name: str
+    event_type: str
+    model: type[BaseModel]
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    service: str
+    group_id: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    channel_id: str
+    title: str
+    description: str
+    key: str
+    messages: tuple[Message, ...]
+    publishers: tuple[str, ...]
+    subscriptions: tuple[Subscription, ...]
+    partitions: int
+    config: Mapping[str, int] = field(default_factory=dict)
+    # Operation ids: ``<service>.send<Noun>`` and ``<service>.receive<Nouns>``.
+    noun: str = ""
+    nouns: str = ""
+
+
+@dataclass(frozen=True)
+class DeadLetterTopic:
+    """``<topic>.dlq``: what a consumer group of ``source`` could never process."""
+
+    source: Topic
+    partitions: int = 1
+    config: Mapping[str, int] = field(default_factory=lambda: FOREVER)
+
+    @property
+    def name(self) -> str:
+        return topics.dead_letter_topic(self.source.name)
+
+    @property
+    def channel_id(self) -> str:
+        return f"{self.source.channel_id}DeadLetters"
+
+    @property
+    def publishers(self) -> tuple[Subscription, ...]:
+        """Every consumer group of the source topic dead-letters here."""
+        return self.source.subscriptions
+
+
+SUPPLIER_DISCLOSURE = Message(
+    name="SupplierDisclosureSubmitted",
+    event_type=SUPPLIER_DISCLOSURE_SUBMITTED,
+    model=SupplierDisclosureEvent,
+    title="Supplier disclosure submitted",
+    summary="A supplier's disclosure about one factory site, accepted by the api.",
+)
+RECRUITER_DISCLOSURE = Message(
+    name="RecruiterDisclosureSubmitted",
+    event_type=RECRUITER_DISCLOSURE_SUBMITTED,
+    model=RecruiterDisclosureEvent,
+    title="Recruiter disclosure submitted",
+    summary="A labour recruiter's disclosure about one recruitment agency, accepted by the api.",
+)
+FINDINGS = Message(
+    name="FindingsComputed",
+    event_type=FINDINGS_COMPUTED,
+    model=FindingsEvent,
+    title="Findings computed",
+    summary="The findings, with evidence, and the judgement of one screened disclosure, with the "
+    "rule-set version and hash and the reference-data edition that produced them.",
+)
+ALERT = Message(
+    name="AlertRaised",
+    event_type=ALERT_RAISED,
+    model=AlertEvent,
+    title="Alert raised",
+    summary="An entity reached high or critical risk from below.",
+)
+
+TOPICS: Final[tuple[Topic, ...]] = (
+    Topic(
+        name=topics.SUPPLIER_DISCLOSURES,
+        channel_id="supplierDisclosures",
+        title="Supplier disclosures",
+        description="Every accepted supplier disclosure: the system of record that auditors "
+        "replay.",
+        key="the supplier id (`data.disclosure.supplier.supplier_id`), UTF-8: ordering per "
+        "supplier",
+        messages=(SUPPLIER_DISCLOSURE,),
+        publishers=(API,),
+        subscriptions=(Subscription(SCREENING, "screening-supplier"),),
+        partitions=6,
+        config=FOREVER,
+        noun="SupplierDisclosure",
+        nouns="SupplierDisclosures",
+    ),
+    Topic(
+        name=topics.RECRUITER_DISCLOSURES,
+        channel_id="recruiterDisclosures",
+        title="Recruiter disclosures",
+        description="Every accepted recruiter disclosure: the system of record that auditors "
+        "replay.",
+        key="the recruiter id (`data.disclosure.recruiter.recruiter_id`), UTF-8: ordering per "
+        "recruiter",
+        messages=(RECRUITER_DISCLOSURE,),
+        publishers=(API,),
+        subscriptions=(Subscription(SCREENING, "screening-recruiter"),),
+        partitions=6,
+        config=FOREVER,
+        noun="RecruiterDisclosure",
+        nouns="RecruiterDisclosures",
+    ),
+    Topic(
+        name=topics.FINDINGS,
+        channel_id="findings",
+        title="Findings",
+        description="One FindingsComputed per screened disclosure, with a deterministic event id: "
+        "a redelivered disclosure republishes the same event.",
+        key="the screened entity's id (`data.entity_id`: a supplier or recruiter id), UTF-8",
+        messages=(FINDINGS,),
+        publishers=(SCREENING,),
+        subscriptions=(Subscription(RISK, "risk"),),
+        partitions=6,
+        noun="Findings",
+        nouns="Findings",
+    ),
+    Topic(
+        name=topics.ALERTS,
+        channel_id="alerts",
+        title="Alerts",
+        description="Alerts raised by the risk service from its MongoDB outbox, delivered to the "
+        "tenants' webhooks by notify.",
+        key="the alerted entity's id (`data.entity_id`), UTF-8",
+        messages=(ALERT,),
+        publishers=(RISK,),
+        subscriptions=(Subscription(NOTIFY, "notify"),),
+        partitions=3,
+        noun="Alert",
+        nouns="Alerts",
+    ),
+)
+
+DEAD_LETTER_TOPICS: Final[tuple[DeadLetterTopic, ...]] = tuple(
+    DeadLetterTopic(topic) for topic in TOPICS
+)
+
+# What ``laboursight_runtime.dead_letters.error_headers`` adds to the original headers.
+DEAD_LETTER_HEADERS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "dlq.error.type": "the exception's class name, e.g. `UnreadableEvent`",
+        "dlq.error.message": "the exception's message (at most 2,000 characters)",
+        "dlq.stage": "where processing failed, e.g. `decode` or `handle`",
+        "dlq.source.topic": "the topic the record was read from",
+        "dlq.source.partition": "its partition, in decimal",
+        "dlq.source.offset": "its offset, in decimal",
+        "dlq.consumer_group": "the consumer group that gave up on it",
+        "dlq.time": "when it was dead-lettered, ISO 8601 in UTC",
+    }
+)
+
+
+def topic_names() -> list[str]:
+    """Every topic, dead-letter topics included."""
+    return [t.name for t in TOPICS] + [d.name for d in DEAD_LETTER_TOPICS]
