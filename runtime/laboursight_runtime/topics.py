@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 
-from laboursight_schemas import topics
+from laboursight_schemas import topology
 
 from .settings import Settings
-
-FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
 
 
 @dataclass(frozen=True)
@@ -28,19 +26,10 @@ class TopicSpec:
     config: dict[str, str] = field(default_factory=dict)
 
 
-def _with_dead_letters(specs: list[TopicSpec]) -> list[TopicSpec]:
-    return specs + [TopicSpec(topics.dead_letter_topic(s.name), 1, dict(FOREVER)) for s in specs]
-
-
+# The partition counts and retention are the Kafka contract's (laboursight_schemas.topology).
 TOPICS: tuple[TopicSpec, ...] = tuple(
-    _with_dead_letters(
-        [
-            TopicSpec(topics.SUPPLIER_DISCLOSURES, 6, dict(FOREVER)),
-            TopicSpec(topics.RECRUITER_DISCLOSURES, 6, dict(FOREVER)),
-            TopicSpec(topics.FINDINGS, 6),
-            TopicSpec(topics.ALERTS, 3),
-        ]
-    )
+    TopicSpec(t.name, t.partitions, {name: str(value) for name, value in t.config.items()})
+    for t in (*topology.TOPICS, *topology.DEAD_LETTER_TOPICS)
 )
 
 
