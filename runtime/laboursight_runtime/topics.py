@@ -27,9 +27,13 @@ class TopicSpec:
 
 
 # The partition counts and retention are the Kafka contract's (laboursight_schemas.topology).
+_CONTRACT: tuple[topology.Topic | topology.DeadLetterTopic, ...] = (
+    *topology.TOPICS,
+    *topology.DEAD_LETTER_TOPICS,
+)
 TOPICS: tuple[TopicSpec, ...] = tuple(
     TopicSpec(t.name, t.partitions, {name: str(value) for name, value in t.config.items()})
-    for t in (*topology.TOPICS, *topology.DEAD_LETTER_TOPICS)
+    for t in _CONTRACT
 )
 
 
