@@ -52,7 +52,7 @@ lint: venv
 	$(VENV)/bin/mypy schemas runtime services tests deploy/local
 
 test: venv compose-tool node-tools lint
-	$(VENV)/bin/pytest -v -ra
+	$(VENV)/bin/pytest -v -ra --deselect tests/chaos/test_chaos.py
 
 run: venv
 	$(PY) deploy/local/run.py
@@ -65,9 +65,19 @@ method: venv
 	@for v in $$($(VENV)/bin/laboursight-rules list | cut -d' ' -f1); do \
 	  $(VENV)/bin/laboursight-rules document $$v -o services/screening/method/$$v.md; done
 
-# Prints its figures and a PASS/FAIL line against issue 3's target; it asserts nothing.
+# The engine alone (issue 3's targets), then the whole system on fresh local servers next to
+# their raw limits (issue 8's targets; JSON in tests/bench/results/). Asserts nothing.
 bench: venv
 	$(PY) -m tests.bench.engine
+	$(PY) -m tests.bench.system
+
+# The fault suite (tests/chaos): SIGKILLs each service, the broker and mongod under a steady
+# load on fresh loopback servers, checks nothing accepted was lost or duplicated, prints one
+# table. CHAOS_TRIALS per fault (default 3); CHAOS_SEED repeats a run's random points.
+CHAOS_TRIALS ?= 3
+.PHONY: chaos
+chaos: venv
+	$(PY) -m tests.chaos --trials $(CHAOS_TRIALS) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED))
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

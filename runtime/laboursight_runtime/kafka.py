@@ -1,6 +1,8 @@
 """Kafka wiring: one broker factory and one set of consumer options for every service."""
 
+import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from faststream import AckPolicy
@@ -48,6 +50,23 @@ class Publisher(Protocol):
     async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None: ...
 
 
+Outgoing = tuple[str, str, Envelope[Any]]
+"""One record to publish: (topic, key, event)."""
+
+
+class BatchPublisher(Publisher, Protocol):
+    """A publisher that can also send many records and wait for them together."""
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        """Send every record without waiting for each acknowledgement, then wait for them all.
+
+        Returns once the broker acknowledged every record; raises the first failure (in the
+        order of ``items``) if any record failed, after every send has finished, so nothing is
+        left in flight. Records of one key keep their order (same partition, one producer).
+        """
+        ...
+
+
 class KafkaPublisher:
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker
@@ -60,6 +79,32 @@ class KafkaPublisher:
             headers=event_headers(event),
             correlation_id=event.correlation_id,
         )
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        sends = [
+            await self._broker.publish(
+                encode(event),
+                topic,
+                key=key.encode(),
+                headers=event_headers(event),
+                correlation_id=event.correlation_id,
+                no_confirm=True,
+            )
+            for topic, key, event in items
+        ]
+        await await_all(sends)
+
+
+async def await_all(sends: Sequence["asyncio.Future[Any] | None"]) -> None:
+    """Wait for every send; then raise the first failure, if any.
+
+    ``None`` stands for a send that was already confirmed (FastStream's in-memory test broker
+    delivers at once and returns nothing).
+    """
+    outcomes = await asyncio.gather(*(s for s in sends if s is not None), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def encode(event: BaseModel) -> bytes:

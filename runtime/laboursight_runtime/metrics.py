@@ -1,12 +1,35 @@
-"""Prometheus metrics every consumer reports, labelled by topic and outcome."""
+"""Prometheus metrics every consumer reports, labelled by topic (and consumer group)."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 MESSAGES = Counter(
     "laboursight_messages_total",
-    "Messages handled by a consumer, by outcome (processed, dead_lettered, retried)",
+    "Records a consumer finished with, by outcome (processed, dead_lettered, rewound)",
     ["topic", "outcome"],
 )
-HANDLE_SECONDS = Histogram(
-    "laboursight_handle_seconds", "Time from fetch to acknowledgement of one message", ["topic"]
+BATCH_RECORDS = Histogram(
+    "laboursight_batch_records",
+    "Records in one partition's batch as the handler received it",
+    ["topic"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000),
+)
+BATCH_SECONDS = Histogram(
+    "laboursight_batch_seconds",
+    "Time from receiving a fetched batch to committing it, all its partitions together",
+    ["topic"],
+)
+DEAD_LETTERS = Counter(
+    "laboursight_dead_letters_total",
+    "Records sent to the dead-letter topic, by the step that could not take them",
+    ["topic", "group", "stage"],
+)
+TRANSIENT_FAILURES = Counter(
+    "laboursight_transient_failures_total",
+    "Attempts that failed because the infrastructure did (retried, never dead-lettered)",
+    ["topic", "group"],
+)
+HALTED = Gauge(
+    "laboursight_consumer_halted",
+    "1 while a consumer is halted by its dead-letter guard",
+    ["topic", "group"],
 )

@@ -3,19 +3,17 @@
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Protocol
 
 import uvicorn
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.asgi.types import Scope
-from faststream.kafka import KafkaBroker, KafkaMessage
+from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 from pymongo import AsyncMongoClient
 
-from .consumer import EventConsumer, EventT
-from .dead_letters import KafkaDeadLetters
-from .kafka import consumer_options
+from .pipeline import BatchSubscription, EventT, subscribe_batch
 from .settings import Settings
 
 
@@ -28,32 +26,37 @@ def subscribe(
     event_type: type[EventT],
     handle: Callable[[EventT], Awaitable[None]],
     retry_budget_s: float = 60.0,
-) -> EventConsumer[EventT]:
-    """Consume ``topic`` with ``handle``, dead-lettering to ``<topic>.dlq``.
+) -> BatchSubscription[EventT]:
+    """Consume ``topic`` with a handler of one event at a time (``pipeline.subscribe_batch``
+    with the events of each batch handed over in offset order, each durable before the next).
 
-    If the consumer halts (too many dead letters in a row), its subscriber stops fetching.
+    Kept for handlers not yet written for batches; the guarantees are the pipeline's.
     """
-    tasks: set[asyncio.Task[None]] = set()
 
-    def halt(_reason: str) -> None:
-        task = asyncio.get_running_loop().create_task(subscriber.stop())
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
+    async def each(events: Sequence[EventT]) -> None:
+        for event in events:
+            await handle(event)
 
-    consumer = EventConsumer(
+    return subscribe_batch(
+        broker,
+        settings,
+        topic,
+        group_id=group_id,
         event_type=event_type,
-        handle=handle,
-        dead_letters=KafkaDeadLetters(broker, group_id),
-        on_halt=halt,
+        handle=each,
         retry_budget_s=retry_budget_s,
     )
-    subscriber = broker.subscriber(topic, **consumer_options(settings, group_id=group_id))
 
-    async def on_message(message: KafkaMessage) -> None:
-        await consumer(message)
 
-    subscriber(on_message)
-    return consumer
+class Consumer(Protocol):
+    """What the health routes need of a subscription (``pipeline.BatchSubscription``)."""
+
+    @property
+    def halted(self) -> str | None: ...
+
+    def write_problems(self) -> dict[str, str]:
+        """Each kind of write failing now (named so that it is unique in the service) → why."""
+        ...
 
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
@@ -65,11 +68,15 @@ def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
 def consumer_app(
     broker: KafkaBroker,
     *,
-    consumers: list[EventConsumer[Any]],
+    consumers: Sequence[Consumer],
     mongo: AsyncMongoClient[dict[str, Any]] | None = None,
     on_startup: list[Callable[[], Awaitable[None]]] | None = None,
 ) -> AsgiFastStream:
-    """``/healthz`` fails only when a consumer halted; ``/readyz`` when a dependency is unreachable."""
+    """``/healthz`` fails only when a consumer halted. ``/readyz`` fails while the service
+    cannot write: the broker does not answer, MongoDB has no writable primary, or the last
+    attempt of one of its kinds of write (handler effects, dead letters, commits) failed
+    recently — a broker that answers metadata requests while refusing every record is not ready.
+    """
 
     @get
     async def healthz(scope: Scope) -> AsgiResponse:
@@ -82,13 +89,13 @@ def consumer_app(
     async def readyz(scope: Scope) -> AsgiResponse:
         checks = {"kafka": await broker.ping(timeout=2.0)}
         if mongo is not None:
-            try:
-                await mongo.admin.command("ping")
-                checks["mongodb"] = True
-            except Exception:
-                checks["mongodb"] = False
-        ready = all(checks.values())
-        return _json(200 if ready else 503, {"status": "ready" if ready else "not ready", **checks})
+            checks["mongodb"] = await _writable(mongo)
+        failing = {kind: error for c in consumers for kind, error in c.write_problems().items()}
+        ready = all(checks.values()) and not failing
+        return _json(
+            200 if ready else 503,
+            {"status": "ready" if ready else "not ready", **checks, "failing": failing},
+        )
 
     return AsgiFastStream(
         broker,
@@ -98,6 +105,16 @@ def consumer_app(
         # After the broker stopped: an in-flight handler must not meet a closed client.
         after_shutdown=[mongo.close] if mongo is not None else [],
     )
+
+
+async def _writable(mongo: AsyncMongoClient[dict[str, Any]]) -> bool:
+    """True when the deployment has a primary that takes writes (not merely a reachable node)."""
+    try:
+        async with asyncio.timeout(2.0):
+            hello = await mongo.admin.command("hello")
+    except Exception:
+        return False
+    return bool(hello.get("isWritablePrimary"))
 
 
 def serve(app: Any, settings: Settings) -> None:

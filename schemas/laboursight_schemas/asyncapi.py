@@ -346,6 +346,20 @@ def generate() -> dict[str, Any]:
                     f"dead-letters a record of {dead.source.name} it can never process",
                 ),
             )
+        for reader in dead.readers:
+            _add(
+                operations,
+                f"{reader.service}.receive{dead.source.noun}DeadLetters",
+                _operation(
+                    "receive",
+                    reader.service,
+                    dead.channel_id,
+                    [name],
+                    f"{reader.service} reads, as consumer group `{reader.group_id}`, the dead "
+                    "letters of its disclosures and marks them failed",
+                    group_id=reader.group_id,
+                ),
+            )
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {

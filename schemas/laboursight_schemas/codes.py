@@ -1,6 +1,6 @@
 """Validated ISO codes and bounded numbers shared by the disclosure and event models."""
 
-from typing import Annotated
+from typing import Annotated, Final
 
 import pycountry
 from pydantic import AfterValidator, Field, StringConstraints
@@ -41,7 +41,31 @@ Identifier = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")
 ]
 Text = Annotated[str, StringConstraints(max_length=500)]
-Count = Annotated[int, Field(ge=0)]
 Percentage = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
 WeeklyHours = Annotated[float, Field(ge=0, le=168, allow_inf_nan=False)]
-Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+# Every number has a realistic upper bound, far inside what each stage can store (MongoDB's
+# signed 64-bit integers and doubles): what the api accepts, screening and risk can keep.
+MAX_WORKERS: Final = 999_999_999
+MAX_DAYS: Final = 3_660
+MAX_WORKERS_PER_ROOM: Final = 10_000
+MAX_SUBAGENTS: Final = 100_000
+MAX_AMOUNT: Final = 1e12
+MAX_SQ_M: Final = 10_000.0
+
+WorkerCount = Annotated[
+    int, Field(ge=0, le=MAX_WORKERS, description="A number of workers (below 10⁹)")
+]
+Days = Annotated[int, Field(ge=0, le=MAX_DAYS, description="A number of days (ten years at most)")]
+RoomOccupancy = Annotated[int, Field(ge=0, le=MAX_WORKERS_PER_ROOM)]
+SubagentCount = Annotated[int, Field(ge=0, le=MAX_SUBAGENTS)]
+Amount = Annotated[
+    float,
+    Field(
+        ge=0,
+        le=MAX_AMOUNT,
+        allow_inf_nan=False,
+        description="An amount of money in its currency's units (10¹² at most, in any currency)",
+    ),
+]
+SquareMetres = Annotated[float, Field(ge=0, le=MAX_SQ_M, allow_inf_nan=False)]

@@ -7,14 +7,16 @@ Owners create their collections' indexes at start-up.
 |-------------------|-----------------|-----------|----------------------------------------------|
 | api_keys          | api             | api       | _id = key id; secret stored as SHA-256 only   |
 | idempotency_keys  | api             | api       | (tenant_id, key_id, idempotency_key), TTL     |
-| disclosures       | api, risk       | api       | _id = disclosure id: status of a submission  |
+| disclosures       | api             | api       | _id = disclosure id: submission, outbox, status |
 | subscriptions     | api             | notify    | _id = subscription id                        |
-| findings          | risk            | api       | _id = disclosure id + rule set + ref. edition |
+| findings          | risk            | api       | _id = disclosure id + rule set + ref. edition; |
+|                   |                 |           | also risk's idempotency record                |
 | entities          | risk            | api       | _id = tenant/kind/entity id: own judgement,   |
 |                   |                 |           | recruitment-chain links and inherited risk    |
-| alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key) |
-| processed_events  | risk, notify    | —         | _id = consumer group + event id               |
-| deliveries        | notify          | api       | _id = alert event id + subscription id        |
+| alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key); |
+|                   |                 |           | also risk's outbox (published, raised_at)      |
+| deliveries        | notify          | api       | _id = alert event id + subscription id: the   |
+|                   |                 |           | work queue (pending, due_at, lease) and log   |
 """
 
 from typing import Final
@@ -26,7 +28,6 @@ SUBSCRIPTIONS: Final = "subscriptions"
 FINDINGS: Final = "findings"
 ENTITIES: Final = "entities"
 ALERTS: Final = "alerts"
-PROCESSED_EVENTS: Final = "processed_events"
 DELIVERIES: Final = "deliveries"
 
 

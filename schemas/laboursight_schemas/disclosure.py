@@ -8,17 +8,31 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from .codes import (
+    MAX_WORKERS,
     Amount,
-    Count,
     CountryCode,
     CurrencyCode,
+    Days,
     Identifier,
     Percentage,
+    RoomOccupancy,
+    SquareMetres,
+    SubagentCount,
     Text,
     WeeklyHours,
+    WorkerCount,
 )
 
 
@@ -61,6 +75,12 @@ class Payer(StrEnum):
     OTHER = "other"
 
 
+# Nine categories, each paid perhaps in parts: 30 lines is far beyond a real disclosure. The
+# bound also keeps the findings event within a Kafka record: the fee rules' evidence grows with
+# the square of the number of lines a worker paid.
+MAX_FEE_LINES = 30
+
+
 class FeeLine(Strict):
     category: FeeCategory
     amount: Amount
@@ -94,14 +114,26 @@ class Supplier(Strict):
     goods: list[Text] = Field(default_factory=list, max_length=100)
 
 
+def _one_error(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    # Otherwise each member of the union reports, under a name the submitter never wrote.
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError(
+            "count_or_flag",
+            "Input should be true, false or a number of workers from 0 to {most}",
+            {"most": MAX_WORKERS},
+        ) from None
+
+
 # A yes/no answer or a head count: submitters know one or the other, and both are evidence.
-CountOrFlag = bool | Count
+CountOrFlag = Annotated[bool | WorkerCount, WrapValidator(_one_error)]
 
 
 class Workforce(Strict):
-    total_workers: Count | None = None
-    migrant_workers: Count | None = None
-    workers_under_18: Count | None = None
+    total_workers: WorkerCount | None = None
+    migrant_workers: WorkerCount | None = None
+    workers_under_18: WorkerCount | None = None
     housed_by_employer: CountOrFlag | None = None
     employer_tied_visa: CountOrFlag | None = None
 
@@ -126,19 +158,19 @@ class Workforce(Strict):
 class RecruiterUsed(Strict):
     recruiter_id: Identifier
     country: CountryCode | None = None
-    workers_supplied: Count | None = None
+    workers_supplied: WorkerCount | None = None
 
 
 class RecruitmentCosts(Strict):
     workers_paid_fees: bool | None = None
-    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=200)
+    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=MAX_FEE_LINES)
     fees_reimbursed: bool | None = None
 
 
 class Wages(Strict):
     avg_monthly_wage: Money | None = None
     paid_at_least_minimum_wage: bool | None = None
-    max_payment_delay_days: Count | None = None
+    max_payment_delay_days: Days | None = None
     payslips_provided: bool | None = None
     deposits_or_withheld_wages: bool | None = None
     paid_to_third_party: bool | None = None
@@ -177,13 +209,13 @@ class Movement(Strict):
     free_to_leave_premises: bool | None = None
     free_to_resign: bool | None = None
     resignation_penalty: bool | None = None
-    notice_period_days: Count | None = None
+    notice_period_days: Days | None = None
     phones_confiscated: bool | None = None
 
 
 class LivingConditions(Strict):
-    sq_m_per_worker: Amount | None = None
-    workers_per_room: Count | None = None
+    sq_m_per_worker: SquareMetres | None = None
+    workers_per_room: RoomOccupancy | None = None
     adequate_sanitation: bool | None = None
     hazardous_work_without_ppe: bool | None = None
 
@@ -235,7 +267,7 @@ class Placement(Strict):
     origin_country: CountryCode | None = None
     destination_country: CountryCode | None = None
     employer_supplier_id: Identifier | None = None
-    workers_placed: Count | None = None
+    workers_placed: WorkerCount | None = None
 
 
 class LoansToWorkers(Strict):
@@ -246,8 +278,8 @@ class LoansToWorkers(Strict):
 
 class Subagents(Strict):
     uses_subagents: bool | None = None
-    subagents_used: Count | None = None
-    subagents_named: Count | None = None
+    subagents_used: SubagentCount | None = None
+    subagents_named: SubagentCount | None = None
 
     @model_validator(mode="after")
     def _named_within_used(self) -> Self:
@@ -269,7 +301,7 @@ class RecruiterDisclosure(Strict):
     external_ref: Text | None = None
     recruiter: Recruiter
     placements: list[Placement] = Field(default_factory=list, max_length=500)
-    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=200)
+    fee_lines: list[FeeLine] = Field(default_factory=list, max_length=MAX_FEE_LINES)
     typical_monthly_wage: Money | None = None
     loans_to_workers: LoansToWorkers = Field(default_factory=LoansToWorkers)
     subagents: Subagents = Field(default_factory=Subagents)

@@ -76,6 +76,9 @@ class DeadLetterTopic:
     source: Topic
     partitions: int = 1
     config: Mapping[str, int] = field(default_factory=lambda: FOREVER)
+    # Who reads the dead letters: the api marks a disclosure whose event or findings ended here
+    # ``failed``, with a reason the submitter can read.
+    readers: tuple[Subscription, ...] = ()
 
     @property
     def name(self) -> str:
@@ -184,8 +187,10 @@ TOPICS: Final[tuple[Topic, ...]] = (
     ),
 )
 
+API_DEAD_LETTERS: Final = Subscription(API, "api-dead-letters")
 DEAD_LETTER_TOPICS: Final[tuple[DeadLetterTopic, ...]] = tuple(
-    DeadLetterTopic(topic) for topic in TOPICS
+    DeadLetterTopic(topic, readers=(API_DEAD_LETTERS,) if topic.name != topics.ALERTS else ())
+    for topic in TOPICS
 )
 
 # What ``laboursight_runtime.dead_letters.error_headers`` adds to the original headers.

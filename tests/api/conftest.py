@@ -1,8 +1,10 @@
 """An api on real MongoDB (the session's ``infra``), with a fake or the real Kafka."""
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -11,9 +13,14 @@ from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_api.app import create_app
+from laboursight_api.context import Context
+from laboursight_api.disclosure_store import DisclosureStore
 from laboursight_api.keys import create_api_key
+from laboursight_api.relay import Relay
 from laboursight_api.settings import ApiSettings
+from laboursight_api.sweeper import Sweeper
 from laboursight_runtime.mongo import make_client
+from laboursight_schemas.envelope import now
 from tests.api.fakes import FakeBus
 from tests.infra import Infra
 
@@ -25,7 +32,13 @@ SUPPLIER_ID = "SUP-001"  # the supplier of tests.factories.CLEAN_SUPPLIER
 def settings(infra: Infra) -> ApiSettings:
     values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
     return ApiSettings(
-        **values, mongodb_database=f"api-test-{uuid.uuid4().hex[:12]}", api_publish_timeout_s=1.0
+        **values,
+        mongodb_database=f"api-test-{uuid.uuid4().hex[:12]}",
+        api_dead_letter_group=f"api-test-{uuid.uuid4().hex[:12]}",
+        api_publish_timeout_s=1.0,
+        # The relay and the sweeper run when a test says so (their ``run_once``).
+        api_relay_interval_s=3600,
+        api_sweep_interval_s=3600,
     )
 
 
@@ -54,11 +67,55 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def api(
-    settings: ApiSettings, bus: FakeBus, db: AsyncDatabase[dict[str, Any]]
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with serving(create_app(settings, publisher=bus, db=db)) as client:
+def app(settings: ApiSettings, bus: FakeBus, db: AsyncDatabase[dict[str, Any]]) -> FastAPI:
+    return create_app(settings, publisher=bus, db=db)
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(app) as client:
         yield client
+
+
+def context_of(app: FastAPI) -> Context:
+    """The running app's wiring (its lifespan must have started)."""
+    found: Context = app.state.context
+    return found
+
+
+def use_store(app: FastAPI, store: DisclosureStore) -> None:
+    """Routes write through ``store`` from now on; background work keeps the real one."""
+    app.state.context = dataclasses.replace(context_of(app), disclosures=store)
+
+
+def relay_of(app: FastAPI, *, later: timedelta = timedelta(0)) -> Relay:
+    """The app's relay, on a clock ``later`` ahead of the real one."""
+    ctx = context_of(app)
+    return Relay(
+        ctx.bus,
+        ctx.disclosures,
+        ctx.timing,
+        lambda: now() + later,
+        lease=timedelta(seconds=ctx.settings.api_relay_lease_s),
+        batch=ctx.settings.api_relay_batch,
+    )
+
+
+def sweeper_of(app: FastAPI, *, later: timedelta = timedelta(0), batch: int = 500) -> Sweeper:
+    """The app's sweeper, on a clock ``later`` ahead of the real one."""
+    ctx = context_of(app)
+    return Sweeper(
+        ctx.disclosures,
+        ctx.findings,
+        lambda: now() + later,
+        deadline=ctx.timing.screening_deadline,
+        batch=batch,
+    )
+
+
+async def published(app: FastAPI) -> None:
+    """Returns once the hand-off has dealt with everything accepted so far."""
+    await context_of(app).handoff.idle()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from pymongo import MongoClient
 
 from laboursight_api.cli import main
-from laboursight_api.keys import Principal, authenticate
+from laboursight_api.keys import KeyCache, Principal, authenticate
 from laboursight_api.settings import ApiSettings
 from laboursight_runtime.mongo import make_client
 
@@ -33,7 +33,7 @@ def _authenticate(settings: ApiSettings, key: str) -> Principal | None:
     async def lookup() -> Principal | None:
         client = make_client(settings)
         try:
-            return await authenticate(client[settings.mongodb_database], key)
+            return await authenticate(KeyCache(client[settings.mongodb_database], 0), key)
         finally:
             await client.close()
 

@@ -9,14 +9,25 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from fastapi import FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ServerSelectionTimeoutError
 
+from laboursight_api.outbox import SERVER_TIME, is_void
 from laboursight_api.settings import ApiSettings
 from laboursight_schemas import collections, topics
 from laboursight_schemas.envelope import now
 from laboursight_schemas.reference import CURRENT_EDITION
-from tests.api.conftest import SUPPLIER_ID, TENANT, bearer
-from tests.api.fakes import FakeBus
+from tests.api.conftest import (
+    SUPPLIER_ID,
+    TENANT,
+    bearer,
+    context_of,
+    published,
+    relay_of,
+    use_store,
+)
+from tests.api.fakes import CONNECTION_LOST, FailingWrites, FakeBus, HeldWrites
 from tests.factories import CLEAN_SUPPLIER
 
 pytestmark = pytest.mark.integration
@@ -28,24 +39,26 @@ def _with(**sections: Any) -> dict[str, Any]:
     return {**copy.deepcopy(CLEAN_SUPPLIER), **sections}
 
 
-async def test_accepted_once_published(
-    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+async def test_accepted_once_stored_then_published(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
 ) -> None:
     answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    await published(app)
 
     assert answer.status_code == 202, answer.text
     body = answer.json()
     assert body["status_url"] == f"/v1/disclosures/{body['disclosure_id']}"
     assert answer.headers["Location"] == body["status_url"]
-    [(topic, key, event)] = bus.sent
-    assert (topic, key) == (topics.SUPPLIER_DISCLOSURES, SUPPLIER_ID)
-    assert (event.id, event.correlation_id, event.tenant_id) == (
+    [record] = bus.sent
+    [event] = bus.events()
+    assert (record.topic, record.key) == (topics.SUPPLIER_DISCLOSURES, SUPPLIER_ID)
+    assert (event["id"], event["correlationid"], event["tenantid"]) == (
         body["event_id"],
         body["disclosure_id"],
         TENANT,
     )
     key_id = submitter["Authorization"].removeprefix("Bearer ls_").split(".")[0]
-    assert event.data.submitted_by == key_id
+    assert event["data"]["submitted_by"] == key_id
     recorded = await db[collections.DISCLOSURES].find_one({"_id": body["disclosure_id"]})
     assert recorded is not None
     assert (recorded["tenant_id"], recorded["status"], recorded["entity_id"]) == (
@@ -53,6 +66,11 @@ async def test_accepted_once_published(
         "accepted",
         SUPPLIER_ID,
     )
+    assert (recorded["submitted_by"], recorded["published"]) == (key_id, True)
+    # MongoDB filled in the moment it stored the write, on its own clock.
+    assert recorded["stored_at"] != SERVER_TIME
+    assert not is_void(recorded, context_of(app).timing)
+    assert json.loads(recorded["event"]["value"]) == event
 
 
 async def test_negative_hours_are_refused_with_their_path(
@@ -162,41 +180,84 @@ async def test_only_a_submitter_bound_to_the_entity_may_submit(
     assert bus.sent == []
 
 
-async def test_503_with_retry_after_when_kafka_does_not_acknowledge(
-    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+async def test_202_while_kafka_is_down_and_published_once_it_is_back(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
 ) -> None:
     bus.failure = KafkaConnectionError("broker unreachable")
-    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
-    bus.failure, bus.gate = None, asyncio.Event()  # never acknowledges: the wait is bounded
-    timed_out = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    await published(app)
+    disclosure_id = answer.json()["disclosure_id"]
+    waiting = await db[collections.DISCLOSURES].find_one({"_id": disclosure_id})
+    bus.failure = None
+    relay = relay_of(app, later=timedelta(minutes=1))
+    relayed = await relay.run_once()
 
-    for answer in (refused, timed_out):
-        assert answer.status_code == 503
-        assert int(answer.headers["Retry-After"]) > 0
-        assert answer.json()["code"] == "unavailable"
+    assert answer.status_code == 202, answer.text
+    assert waiting is not None
+    assert waiting["published"] is False
+    assert relayed == 1
+    assert [event["id"] for event in bus.events()] == [answer.json()["event_id"]]
+    stored = await db[collections.DISCLOSURES].find_one({"_id": disclosure_id})
+    assert stored is not None
+    assert stored["published"] is True
 
 
-async def test_a_failed_record_write_still_answers_202(
-    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+async def test_503_when_mongodb_does_not_take_the_write_and_nothing_is_published(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
 ) -> None:
-    # A validator no document passes: the write fails after Kafka acknowledged.
-    await db.create_collection(collections.DISCLOSURES, validator={"$expr": False})
+    use_store(app, FailingWrites(db, ServerSelectionTimeoutError("no primary")))
+
+    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    await published(app)
+    relayed = await relay_of(app, later=timedelta(hours=1)).run_once()
+
+    assert refused.status_code == 503
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.json()["code"] == "unavailable"
+    assert (relayed, bus.sent) == (0, [])
+    assert await db[collections.DISCLOSURES].count_documents({}) == 0
+
+
+async def test_a_write_that_landed_without_an_answer_is_withdrawn_not_published(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+) -> None:
+    use_store(app, FailingWrites(db, CONNECTION_LOST, lands=True))
+
+    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    await context_of(app).withdrawals.settled()
+    relayed = await relay_of(app, later=timedelta(hours=1)).run_once()
+
+    assert refused.status_code == 503
+    assert (relayed, bus.sent) == (0, [])
+    [tombstone] = await db[collections.DISCLOSURES].find().to_list()
+    assert tombstone["status"] == "withdrawn"
+    assert "event" not in tombstone
+
+
+async def test_a_write_mongodb_refuses_is_a_server_error_and_nothing_is_published(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+) -> None:
+    # A validator no document passes: the server refuses the write for good.
+    await db.command("collMod", collections.DISCLOSURES, validator={"$expr": False})
 
     answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+    await published(app)
 
-    assert answer.status_code == 202
-    assert len(bus.sent) == 1
+    assert answer.status_code == 500
+    assert answer.json()["code"] == "internal_error"
+    assert bus.sent == []
 
 
 # --- Idempotency-Key ----------------------------------------------------------------------
 
 
 async def test_a_retry_with_the_same_key_returns_the_first_answer(
-    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
 ) -> None:
     headers = {**submitter, "Idempotency-Key": '"order-1"'}
     first = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
     again = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    await published(app)
 
     assert first.status_code == again.status_code == 202
     assert again.json() == first.json()
@@ -204,13 +265,14 @@ async def test_a_retry_with_the_same_key_returns_the_first_answer(
 
 
 async def test_the_same_key_with_another_body_is_refused(
-    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
 ) -> None:
     headers = {**submitter, "Idempotency-Key": "order-2"}
     await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
     other = await api.post(
         "/v1/disclosures", json=_with(working_time={"avg_weekly_hours": 50}), headers=headers
     )
+    await published(app)
 
     assert other.status_code == 422
     assert "Idempotency-Key" in other.json()["detail"]
@@ -218,57 +280,77 @@ async def test_the_same_key_with_another_body_is_refused(
 
 
 async def test_the_same_key_in_flight_is_a_conflict(
-    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+    app: FastAPI, api: httpx.AsyncClient, db: Db, submitter: dict[str, str]
 ) -> None:
+    held = HeldWrites(db)
+    use_store(app, held)
     headers = {**submitter, "Idempotency-Key": "order-3"}
-    bus.gate.clear()
     first = asyncio.create_task(api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers))
-    await bus.publishing.wait()
+    await held.writing.wait()
 
     second = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
-    bus.gate.set()
+    held.resume.set()
 
     assert second.status_code == 409
     assert (await first).status_code == 202
 
 
-async def test_a_retry_after_a_503_publishes_the_same_event_again(
-    api: httpx.AsyncClient, bus: FakeBus, submitter: dict[str, str]
+async def test_a_retry_after_a_503_accepts_the_disclosure_once(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
 ) -> None:
     headers = {**submitter, "Idempotency-Key": "order-4"}
-    bus.failure = KafkaConnectionError("broker unreachable")
+    use_store(app, FailingWrites(db, ServerSelectionTimeoutError("no primary")))
     refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
-    bus.failure = None
     retried = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    await published(app)
 
     assert (refused.status_code, retried.status_code) == (503, 202)
-    [(_, _, event)] = bus.sent
-    assert event.id == retried.json()["event_id"]
+    assert [event["id"] for event in bus.events()] == [retried.json()["event_id"]]
+    assert await db[collections.DISCLOSURES].count_documents({}) == 1
+
+
+async def test_a_retry_after_a_withdrawn_write_accepts_it_under_new_ids(
+    app: FastAPI, api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str]
+) -> None:
+    headers = {**submitter, "Idempotency-Key": "order-6"}
+    use_store(app, FailingWrites(db, CONNECTION_LOST, lands=True))
+    refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    await context_of(app).withdrawals.settled()
+    retried = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    again = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    await published(app)
+
+    assert (refused.status_code, retried.status_code, again.status_code) == (503, 202, 202)
+    assert again.json() == retried.json()
+    accepted = await db[collections.DISCLOSURES].find({"status": "accepted"}).to_list()
+    assert [d["_id"] for d in accepted] == [retried.json()["disclosure_id"]]
+    assert [event["id"] for event in bus.events()] == [retried.json()["event_id"]]
 
 
 async def test_a_reservation_abandoned_mid_flight_is_taken_over(
-    api: httpx.AsyncClient, bus: FakeBus, db: Db, submitter: dict[str, str], settings: ApiSettings
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    bus: FakeBus,
+    db: Db,
+    submitter: dict[str, str],
+    settings: ApiSettings,
 ) -> None:
-    # A request that reserved "order-5" and died; meanwhile risk already recorded the screening.
+    # A request that stored its disclosure and died before completing its reservation.
     headers = {**submitter, "Idempotency-Key": "order-5"}
     first = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
-    disclosure_id = first.json()["disclosure_id"]
     stale = now() - timedelta(seconds=settings.api_idempotency_lock_s + 1)
     await db[collections.IDEMPOTENCY_KEYS].update_one(
-        {"idempotency_key": "order-5"}, {"$set": {"state": "pending", "locked_at": stale}}
-    )
-    await db[collections.DISCLOSURES].replace_one(
-        {"_id": disclosure_id}, {"tenant_id": TENANT, "status": "screened"}
+        {"idempotency_key": "order-5"},
+        {"$set": {"state": "pending", "locked_at": stale, "response": None}},
     )
 
     again = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=headers)
+    await published(app)
 
     assert again.status_code == 202
     assert again.json() == first.json()
-    assert [event.id for _, _, event in bus.sent] == [first.json()["event_id"]] * 2
-    recorded = await db[collections.DISCLOSURES].find_one({"_id": disclosure_id})
-    assert recorded is not None
-    assert (recorded["status"], recorded["entity_id"]) == ("screened", SUPPLIER_ID)
+    assert [event["id"] for event in bus.events()] == [first.json()["event_id"]]
+    assert await db[collections.DISCLOSURES].count_documents({}) == 1
 
 
 async def test_a_malformed_idempotency_key_is_refused(

@@ -11,8 +11,8 @@ from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.store import MongoRiskStore
 from laboursight_schemas.findings import FindingsComputed
 from tests.api.conftest import TENANT, bearer
-from tests.fakes import FakePublisher
 from tests.risk.builders import event, recruiter, supplier
+from tests.risk.fakes import FakeBroker
 
 Db = AsyncDatabase[dict[str, Any]]
 
@@ -24,7 +24,7 @@ async def record(db: Db) -> Any:
 
     async def record(*computed: FindingsComputed, tenant_id: str = TENANT) -> None:
         for data in computed:
-            await RecordFindings(store, FakePublisher())(event(data, tenant_id=tenant_id))
+            await RecordFindings(store, FakeBroker())([event(data, tenant_id=tenant_id)])
 
     return record
 

@@ -1,4 +1,6 @@
-"""The api against a real Kafka-protocol broker: the event on the topic, and 503 without one."""
+"""The api against a real Kafka-protocol broker and real MongoDB: the event on the topic; a
+disclosure accepted while the broker is gone reaches it once it is back; a write MongoDB does
+not take in time is a 503 that never lands."""
 
 import asyncio
 import json
@@ -6,17 +8,18 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_api.app import create_app
 from laboursight_api.settings import ApiSettings
 from laboursight_runtime.local.servers import tansu_binary
-from laboursight_schemas import topics
-from tests.api.conftest import SUPPLIER_ID, serving
+from laboursight_schemas import collections, topics
+from tests.api.conftest import SUPPLIER_ID, context_of, relay_of, serving, sweeper_of
 from tests.factories import CLEAN_SUPPLIER
 
 pytestmark = pytest.mark.integration
@@ -28,7 +31,7 @@ async def _find_event(bootstrap_servers: str, topic: str, event_id: str) -> Any:
     )
     await consumer.start()
     try:
-        async with asyncio.timeout(15):
+        async with asyncio.timeout(30):
             while True:
                 for records in (await consumer.getmany(timeout_ms=200)).values():
                     for record in records:
@@ -38,19 +41,37 @@ async def _find_event(bootstrap_servers: str, topic: str, event_id: str) -> Any:
         await consumer.stop()
 
 
-async def test_the_event_is_on_the_topic_when_the_api_answers(
+async def _correlation_ids(bootstrap_servers: str, topic: str) -> set[str]:
+    """Every correlation id on ``topic`` up to its current end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, group_id=None)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: set[str] = set()
+        while [p for p in partitions if await consumer.position(p) < ends[p]]:
+            for records in (await consumer.getmany(timeout_ms=200)).values():
+                found |= {json.loads(r.value)["correlationid"] for r in records}
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def test_the_event_is_on_the_topic_soon_after_the_api_answers(
     settings: ApiSettings, db: AsyncDatabase[dict[str, Any]], submitter: dict[str, str]
 ) -> None:
     async with serving(create_app(settings, db=db)) as api:
         answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+        body = answer.json()
+        record = await _find_event(
+            settings.kafka_bootstrap_servers, topics.SUPPLIER_DISCLOSURES, body["event_id"]
+        )
         ready = await api.get("/readyz")
 
     assert answer.status_code == 202, answer.text
-    assert ready.status_code == 200
-    body = answer.json()
-    record = await _find_event(
-        settings.kafka_bootstrap_servers, topics.SUPPLIER_DISCLOSURES, body["event_id"]
-    )
+    assert ready.json() == {"status": "ready", "kafka": True, "mongodb": True}
     assert record.key == SUPPLIER_ID.encode()
     event = json.loads(record.value)
     assert (event["correlationid"], event["data"]["disclosure_id"]) == (
@@ -58,54 +79,139 @@ async def test_the_event_is_on_the_topic_when_the_api_answers(
         body["disclosure_id"],
     )
     assert event["data"]["disclosure"]["supplier"]["supplier_id"] == SUPPLIER_ID
+    stored = await db[collections.DISCLOSURES].find_one({"_id": body["disclosure_id"]})
+    assert stored is not None
+    assert stored["published"] is True
 
 
-@pytest.fixture
-def own_broker() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A broker of this test's own, which it may stop; the session's broker stays up."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"tcp://127.0.0.1:{port}"
-    process = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
+class OwnBroker:
+    """A tansu of this test's own on a fixed port, which it may kill and start again (empty,
+    as tansu keeps memory only); the session's broker stays up."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.bootstrap_servers = f"127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        url = f"tcp://{self.bootstrap_servers}"
+        self._process = subprocess.Popen(
+            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+             "--storage-engine", "memory://tansu/"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )  # fmt: skip
         deadline = time.monotonic() + 10
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
             except OSError:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
-        yield f"127.0.0.1:{port}", process
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
+
+@pytest.fixture
+def own_broker() -> Iterator[OwnBroker]:
+    broker = OwnBroker()
+    broker.start()
+    try:
+        yield broker
     finally:
-        process.kill()
-        process.wait()
+        broker.kill()
 
 
-async def test_503_with_retry_after_when_the_broker_is_gone(
+async def test_accepted_while_the_broker_is_gone_and_on_the_topic_once_it_is_back(
     settings: ApiSettings,
     db: AsyncDatabase[dict[str, Any]],
     submitter: dict[str, str],
-    own_broker: tuple[str, subprocess.Popen[bytes]],
+    own_broker: OwnBroker,
 ) -> None:
-    bootstrap_servers, broker = own_broker
-    settings = settings.model_copy(update={"kafka_bootstrap_servers": bootstrap_servers})
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": own_broker.bootstrap_servers,
+            "api_relay_delay_s": 0.0,
+            "api_relay_interval_s": 0.2,
+        }
+    )
     async with serving(create_app(settings, db=db)) as api:
-        # Gone before the first publish: a record the producer already buffered would hold
-        # the shutdown until aiokafka's request timeout (40 s) expires it.
-        broker.kill()
-        broker.wait()
-        refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+        await asyncio.sleep(0.5)  # the connection to the broker is made in the background
+        own_broker.kill()  # kill -9: it comes back empty
+        answer = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
         ready = await api.get("/readyz")
+        own_broker.start()
+        record = await _find_event(
+            own_broker.bootstrap_servers, topics.SUPPLIER_DISCLOSURES, answer.json()["event_id"]
+        )
+
+    assert answer.status_code == 202, answer.text
+    assert (ready.status_code, ready.json()["mongodb"]) == (200, True)
+    assert json.loads(record.value)["correlationid"] == answer.json()["disclosure_id"]
+
+
+async def test_a_disclosure_the_broker_lost_is_redriven_by_the_sweeper(
+    settings: ApiSettings,
+    db: AsyncDatabase[dict[str, Any]],
+    submitter: dict[str, str],
+    own_broker: OwnBroker,
+) -> None:
+    settings = settings.model_copy(
+        update={
+            "kafka_bootstrap_servers": own_broker.bootstrap_servers,
+            "api_relay_interval_s": 0.2,
+        }
+    )
+    app = create_app(settings, db=db)
+    async with serving(app) as api:
+        answer = (await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)).json()
+        await _find_event(
+            own_broker.bootstrap_servers, topics.SUPPLIER_DISCLOSURES, answer["event_id"]
+        )
+        own_broker.kill()  # kill -9 of a broker that keeps memory only: the event is gone
+        own_broker.start()
+        # Nothing screened it by the deadline.
+        past_deadline = timedelta(seconds=settings.api_screening_deadline_s + 1)
+        redriven = await sweeper_of(app, later=past_deadline).run_once()
+        relayed = await relay_of(app, later=past_deadline).run_once()
+        record = await _find_event(
+            own_broker.bootstrap_servers, topics.SUPPLIER_DISCLOSURES, answer["event_id"]
+        )
+
+    assert (redriven, relayed) == (1, 1)
+    assert json.loads(record.value)["correlationid"] == answer["disclosure_id"]
+
+
+async def test_a_write_mongodb_does_not_take_in_time_is_a_503_that_never_lands(
+    settings: ApiSettings, db: AsyncDatabase[dict[str, Any]], submitter: dict[str, str]
+) -> None:
+    settings = settings.model_copy(update={"api_write_timeout_s": 1.0, "api_clock_skew_s": 0.0})
+    app = create_app(settings, db=db)
+    async with serving(app) as api:
+        # Writes wait while reads go on: the key is found, the disclosure is not stored in time.
+        await db.client.admin.command("fsync", lock=True)
+        try:
+            refused = await api.post("/v1/disclosures", json=CLEAN_SUPPLIER, headers=submitter)
+        finally:
+            await db.client.admin.command("fsyncUnlock")
+        await context_of(app).withdrawals.settled()
+        relayed = await relay_of(app, later=timedelta(hours=1)).run_once()
+        ids = [d["_id"] for d in await db[collections.DISCLOSURES].find().to_list()]
+        on_the_topic = await _correlation_ids(
+            settings.kafka_bootstrap_servers, topics.SUPPLIER_DISCLOSURES
+        )
+        shown = [await api.get(f"/v1/disclosures/{i}", headers=submitter) for i in ids]
 
     assert refused.status_code == 503
-    assert int(refused.headers["Retry-After"]) > 0
     assert refused.json()["code"] == "unavailable"
-    assert (ready.status_code, ready.json()["kafka"], ready.json()["mongodb"]) == (503, False, True)
+    assert relayed == 0
+    assert [answer.status_code for answer in shown] == [404] * len(ids)
+    assert not on_the_topic & set(ids)

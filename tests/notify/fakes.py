@@ -1,40 +1,158 @@
-"""Hand-written fakes of notify's ports, and builders for the objects the tests talk about."""
+"""Hand-written fakes of notify's ports, a clock the tests move, and builders for the objects the
+tests talk about.
+"""
 
+import asyncio
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
-from laboursight_notify.model import Attempt, Delivery, Subscription
+from laboursight_notify.model import (
+    Attempt,
+    AttemptRecord,
+    Delivery,
+    DeliveryStatus,
+    Endpoint,
+    Subscription,
+)
+from laboursight_notify.retries import Settlement
+from laboursight_notify.stores import Claim
 from laboursight_schemas.envelope import ALERT_RAISED, DATA_VERSIONS, AlertEvent, now
 from laboursight_schemas.findings import AlertRaised, RiskLevel
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+# Whole milliseconds: MongoDB keeps no finer time.
+T0 = datetime(2026, 7, 1, 12, 0, 0, 123_000, tzinfo=UTC)
+
+
+class Clock:
+    """Stands still until a test moves it."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
 
 
 class InMemorySubscriptions:
     def __init__(self) -> None:
-        self._rows: list[tuple[Subscription, bool]] = []
+        self._rows: dict[str, tuple[Subscription, bool]] = {}
+        self.reads = 0
 
     def add(self, subscription: Subscription, *, active: bool = True) -> None:
-        self._rows.append((subscription, active))
+        self._rows[subscription.id] = (subscription, active)
 
-    async def active(self, tenant_id: str) -> list[Subscription]:
-        return [s for s, active in self._rows if active and s.tenant_id == tenant_id]
+    def remove(self, subscription_id: str) -> None:
+        del self._rows[subscription_id]
+
+    async def active(self, tenant_ids: Collection[str]) -> list[Subscription]:
+        self.reads += 1
+        return [s for s, active in self._rows.values() if active and s.tenant_id in tenant_ids]
 
 
-class InMemoryDeliveryLog:
+@dataclass
+class Row:
+    """A delivery as the queue holds it."""
+
+    delivery: Delivery
+    status: DeliveryStatus
+    due_at: datetime | None
+    lease: str | None = None
+    claims: int = 0
+    last_status_code: int | None = None
+    last_error: str | None = None
+    attempt_log: list[AttemptRecord] = field(default_factory=list)
+
+
+class InMemoryDeliveryQueue:
+    """The queue's rules in memory; each call is atomic, as one MongoDB operation is."""
+
     def __init__(self) -> None:
-        self.rows: dict[str, Delivery] = {}
+        self.rows: dict[str, Row] = {}
+        self.writes = 0
+        self._leases = 0
 
-    async def get(self, tenant_id: str, delivery_id: str) -> Delivery | None:
-        found = self.rows.get(delivery_id)
-        return found if found is not None and found.tenant_id == tenant_id else None
+    async def add(self, deliveries: Sequence[Delivery]) -> None:
+        self.writes += 1
+        for d in deliveries:
+            self.rows.setdefault(d.id, Row(d, "pending", d.recorded_at))
 
-    async def record(self, delivery: Delivery) -> None:
-        previous = self.rows.get(delivery.id)
-        if previous is not None and previous.status == "delivered" and delivery.status == "failed":
-            return
-        self.rows[delivery.id] = delivery
+    async def claim(
+        self,
+        now: datetime,
+        *,
+        lease_until: datetime,
+        excluding: Collection[Endpoint] = (),
+        limit: int = 1,
+    ) -> list[Claim]:
+        due = [
+            row
+            for row in self.rows.values()
+            if row.status == "pending"
+            and row.due_at is not None
+            and row.due_at <= now
+            and row.delivery.endpoint not in excluding
+        ]
+        self._leases += 1
+        lease = f"lease-{self._leases}"
+        taken = sorted(due, key=lambda r: r.due_at or now)[:limit]
+        for row in taken:
+            row.lease, row.due_at = lease, lease_until
+            row.claims += 1
+        return [Claim(row.delivery, lease) for row in taken]
+
+    def _claimed(self, claim: Claim) -> Row | None:
+        row = self.rows.get(claim.delivery.id)
+        if row is None or row.lease != claim.lease or row.status != "pending":
+            return None
+        return row
+
+    async def settle(self, claim: Claim, settlement: Settlement, attempt: AttemptRecord) -> bool:
+        row = self._claimed(claim)
+        if row is None:
+            return False
+        row.status, row.due_at, row.lease = settlement.status, settlement.due_at, None
+        row.last_status_code, row.last_error = attempt.attempt.status_code, attempt.attempt.error
+        row.delivery = replace(row.delivery, attempts=row.delivery.attempts + 1)
+        row.attempt_log.append(attempt)
+        return True
+
+    async def cancel(self, claim: Claim, reason: str, at: datetime) -> None:
+        row = self._claimed(claim)
+        if row is not None:
+            row.status, row.due_at, row.lease, row.last_error = "dead", None, None, reason
+
+    async def release(self, claims: Sequence[Claim], due_at: datetime) -> None:
+        for claim in claims:
+            row = self._claimed(claim)
+            if row is not None:
+                row.due_at, row.lease = due_at, None
+
+    async def defer(self, endpoint: Endpoint, until: datetime, now: datetime) -> tuple[int, int]:
+        deferred = dead = 0
+        for row in self.rows.values():
+            if row.status != "pending" or row.delivery.endpoint != endpoint:
+                continue
+            if row.lease is None and row.delivery.expires_at < until:
+                row.status, row.due_at = "dead", None
+                row.last_error = "endpoint unavailable until the retry horizon (circuit open)"
+                dead += 1
+            elif row.due_at is not None and row.due_at < until:
+                row.due_at = until
+                deferred += 1
+        return deferred, dead
+
+    async def backlog(self) -> dict[str, int]:
+        statuses = [row.status for row in self.rows.values()]
+        return {status: statuses.count(status) for status in ("pending", "dead")}
+
+    def status(self, delivery_id: str) -> DeliveryStatus:
+        return self.rows[delivery_id].status
 
 
 @dataclass(frozen=True)
@@ -45,22 +163,50 @@ class Sent:
 
 
 class FakeSender:
-    """Answers each URL from its script, one answer per POST, then 200 when the script is spent."""
+    """A receiver per URL: answers each POST from the URL's script, then 200 once it is spent.
 
-    def __init__(self, **scripts: list[Attempt]) -> None:
-        self._scripts: dict[str, list[Attempt]] = defaultdict(list, scripts)
+    ``hold(url)`` makes that URL's POSTs wait until the test lets them go, as a receiver that
+    does not answer would; ``answered`` lists the POSTs that got their answer, in order.
+    """
+
+    def __init__(self) -> None:
+        self._scripts: dict[str, list[Attempt]] = defaultdict(list)
+        self._gates: dict[str, asyncio.Event] = {}
         self.sent: list[Sent] = []
+        self.answered: list[Sent] = []
 
     def script(self, url: str, *answers: Attempt) -> None:
         self._scripts[url].extend(answers)
 
-    async def send(self, subscription: Subscription, message_id: str, body: str) -> Attempt:
-        self.sent.append(Sent(subscription.url, message_id, body))
-        script = self._scripts[subscription.url]
-        return script.pop(0) if script else Attempt(status_code=200)
+    def fail(self, url: str, times: int, status_code: int = 503) -> None:
+        self.script(url, *[Attempt(status_code=status_code, error=f"HTTP {status_code}")] * times)
 
-    def urls(self) -> list[str]:
-        return [sent.url for sent in self.sent]
+    def hold(self, url: str) -> asyncio.Event:
+        self._gates[url] = asyncio.Event()
+        return self._gates[url]
+
+    async def send(self, subscription: Subscription, message_id: str, body: str) -> Attempt:
+        sent = Sent(subscription.url, message_id, body)
+        self.sent.append(sent)
+        gate = self._gates.get(subscription.url)
+        if gate is not None:
+            await gate.wait()
+        script = self._scripts[subscription.url]
+        answer = script.pop(0) if script else Attempt(status_code=200)
+        self.answered.append(sent)
+        return answer
+
+    def to(self, url: str) -> list[Sent]:
+        return [s for s in self.sent if s.url == url]
+
+
+async def eventually(condition: Callable[[], bool], *, timeout_s: float = 10.0) -> None:
+    """Wait until ``condition()`` is true: the dispatcher works in its own tasks."""
+    async with asyncio.timeout(timeout_s):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.005)
 
 
 def subscription(
@@ -86,13 +232,14 @@ def alert_event(
     tenant_id: str = "tenant-a",
     risk_level: RiskLevel = "high",
     entity_id: str = "supplier-1",
+    time: datetime | None = None,
 ) -> AlertEvent:
     return AlertEvent(
         id=id,
         type=ALERT_RAISED,
         data_version=DATA_VERSIONS[ALERT_RAISED],
         source="/laboursight/risk",
-        time=now(),
+        time=time or now(),
         tenant_id=tenant_id,
         correlation_id="disclosure-1",
         data=AlertRaised(
@@ -110,4 +257,20 @@ def alert_event(
             reference_data_edition="2026-01",
             summary="withheld wages and debt bondage indicators",
         ),
+    )
+
+
+def owed(
+    event_id: str = "evt-1",
+    sub: Subscription | None = None,
+    *,
+    at: datetime = T0,
+    horizon_s: float = 3600.0,
+) -> Delivery:
+    """A delivery as the consumer records it."""
+    return Delivery.owed(
+        alert_event(event_id, tenant_id=(sub or subscription()).tenant_id, time=at),
+        sub or subscription(),
+        at=at,
+        horizon=timedelta(seconds=horizon_s),
     )

@@ -19,14 +19,17 @@ class Received:
 
 
 class Receiver:
-    """Endpoints by path, each with its secret and the failures to answer before a 204."""
+    """Endpoints by path, each with its secret and the failures to answer before a 204.
 
-    def __init__(self) -> None:
+    ``port`` 0 takes a free one; a given port brings a receiver back where one was down.
+    """
+
+    def __init__(self, port: int = 0) -> None:
         self._lock = threading.Lock()
         self._secrets: dict[str, str] = {}
         self._failures: dict[str, list[int]] = {}
         self._received: dict[str, list[Received]] = defaultdict(list)
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     def endpoint(self, path: str, secret: str, *, failures: tuple[int, ...] = ()) -> str:

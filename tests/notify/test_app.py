@@ -3,39 +3,46 @@
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 
 from laboursight_notify.main import bootstrap
+from laboursight_notify.settings import NotifySettings
 from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 
-from .fakes import FakeSender, InMemoryDeliveryLog, InMemorySubscriptions, alert_event, subscription
+from .fakes import (
+    FakeSender,
+    InMemoryDeliveryQueue,
+    InMemorySubscriptions,
+    alert_event,
+    subscription,
+)
 
 
-def wired() -> tuple[KafkaBroker, FakeSender]:
+def wired() -> tuple[KafkaBroker, InMemoryDeliveryQueue, FakeSender]:
     subscriptions = InMemorySubscriptions()
     subscriptions.add(subscription("sub-1"))
+    queue = InMemoryDeliveryQueue()
     sender = FakeSender()
     app = bootstrap(
-        Settings(),
-        subscriptions=subscriptions,
-        deliveries=InMemoryDeliveryLog(),
-        sender=sender,
+        Settings(), NotifySettings(), subscriptions=subscriptions, deliveries=queue, sender=sender
     )
     assert isinstance(app.broker, KafkaBroker)
-    return app.broker, sender
+    return app.broker, queue, sender
 
 
-async def test_an_alert_on_the_topic_is_delivered_once() -> None:
-    broker, sender = wired()
+async def test_an_alert_on_the_topic_is_recorded_owed_and_not_sent_by_the_consumer() -> None:
+    broker, queue, sender = wired()
     event = alert_event()
 
     async with TestKafkaBroker(broker):
         await KafkaPublisher(broker).publish(topics.ALERTS, event.data.entity_id, event)
 
-    assert [s.message_id for s in sender.sent] == ["evt-1:sub-1"]
+    assert queue.status("evt-1:sub-1") == "pending"
+    # Sending is the dispatcher's, which runs with the app, not in the consumer.
+    assert sender.sent == []
 
 
 async def test_a_poison_message_ends_in_the_dead_letter_topic() -> None:
-    broker, sender = wired()
+    broker, queue, _ = wired()
     dead: list[KafkaMessage] = []
 
     @broker.subscriber(topics.dead_letter_topic(topics.ALERTS))
@@ -49,4 +56,4 @@ async def test_a_poison_message_ends_in_the_dead_letter_topic() -> None:
     assert letter.body == b"{not json"
     assert letter.headers["dlq.stage"] == "decode"
     assert letter.headers["dlq.error.type"] == "UnreadableEvent"
-    assert sender.sent == []
+    assert queue.rows == {}

@@ -1,186 +1,121 @@
-"""The Notifier with fakes: routing, idempotency, retries, and what it records."""
+"""The consumer's batch handler with fakes: what it records, once, and that it sends nothing."""
 
-import asyncio
+from datetime import timedelta
 
 import pytest
 from pymongo.errors import AutoReconnect
 
-from laboursight_notify.handlers import Notifier, RetryPolicy
-from laboursight_notify.model import Attempt, Delivery, Subscription
+from laboursight_notify.handlers import RecordDeliveries
+from laboursight_notify.model import Delivery, Subscription
 from laboursight_runtime.failures import is_transient
 
-from .fakes import FakeSender, InMemoryDeliveryLog, InMemorySubscriptions, alert_event, subscription
+from .fakes import (
+    T0,
+    Clock,
+    InMemoryDeliveryQueue,
+    InMemorySubscriptions,
+    alert_event,
+    subscription,
+)
 
-NO_WAIT = RetryPolicy(first_wait_s=0.0)
+HORIZON = timedelta(hours=24)
 
 
-def notifier(
-    *subscriptions: Subscription,
-    sender: FakeSender | None = None,
-    deliveries: InMemoryDeliveryLog | None = None,
-) -> tuple[Notifier, FakeSender, InMemoryDeliveryLog]:
+class Wakes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+def handler(
+    *subscriptions: Subscription, queue: InMemoryDeliveryQueue | None = None
+) -> tuple[RecordDeliveries, InMemoryDeliveryQueue, InMemorySubscriptions, Wakes]:
     store = InMemorySubscriptions()
     for s in subscriptions:
         store.add(s)
-    sender = sender or FakeSender()
-    deliveries = deliveries or InMemoryDeliveryLog()
-    return Notifier(store, deliveries, sender, retry=NO_WAIT), sender, deliveries
+    queue = queue if queue is not None else InMemoryDeliveryQueue()
+    wakes = Wakes()
+    record = RecordDeliveries(store, queue, horizon=HORIZON, on_recorded=wakes, clock=Clock())
+    return record, queue, store, wakes
 
 
-async def test_an_alert_goes_to_each_subscription_it_reaches_in_its_tenant() -> None:
-    handle, sender, _ = notifier(
+async def test_each_alert_is_owed_to_each_subscription_it_reaches_in_its_tenant() -> None:
+    record, queue, _, _ = handler(
         subscription("high", min_risk_level="high"),
         subscription("critical", min_risk_level="critical"),
-        subscription("other-tenant", tenant_id="tenant-b", min_risk_level="high"),
+        subscription("b-high", tenant_id="tenant-b"),
     )
 
-    await handle(alert_event(risk_level="high"))
-
-    assert sender.urls() == ["https://hooks.example/high"]
-
-
-async def test_a_critical_alert_goes_to_high_and_critical_subscriptions() -> None:
-    handle, sender, _ = notifier(
-        subscription("high", min_risk_level="high"),
-        subscription("critical", min_risk_level="critical"),
+    await record(
+        [
+            alert_event("evt-1", risk_level="high"),
+            alert_event("evt-2", risk_level="critical"),
+            alert_event("evt-3", tenant_id="tenant-b"),
+        ]
     )
 
-    await handle(alert_event(risk_level="critical"))
-
-    assert sorted(sender.urls()) == [
-        "https://hooks.example/critical",
-        "https://hooks.example/high",
+    assert sorted(queue.rows) == [
+        "evt-1:high",
+        "evt-2:critical",
+        "evt-2:high",
+        "evt-3:b-high",
     ]
 
 
-async def test_the_body_is_the_envelope_and_the_message_id_the_delivery_id() -> None:
-    handle, sender, deliveries = notifier(subscription("sub-1"))
+async def test_a_delivery_is_recorded_pending_and_due_at_once() -> None:
+    record, queue, _, _ = handler(subscription("sub-1"))
     event = alert_event("evt-9")
 
-    await handle(event)
+    await record([event])
 
-    [sent] = sender.sent
-    assert sent.message_id == "evt-9:sub-1"
-    assert type(event).model_validate_json(sent.body) == event
-    record = deliveries.rows["evt-9:sub-1"]
-    assert (record.status, record.attempts, record.last_status_code, record.last_error) == (
-        "delivered",
-        1,
-        200,
-        None,
-    )
-    assert (record.tenant_id, record.alert_id, record.alert_event_id, record.subscription_id) == (
-        "tenant-a",
-        "alert-evt-9",
-        "evt-9",
-        "sub-1",
-    )
+    row = queue.rows["evt-9:sub-1"]
+    assert (row.status, row.due_at, row.lease) == ("pending", T0, None)
+    assert row.delivery == Delivery.owed(event, subscription("sub-1"), at=T0, horizon=HORIZON)
 
 
-async def test_a_redelivered_alert_is_not_sent_again_where_it_was_delivered() -> None:
-    handle, sender, _ = notifier(subscription("sub-1"))
+async def test_a_batch_is_one_read_and_one_write_and_one_wake_up() -> None:
+    record, queue, store, wakes = handler(subscription("a"), subscription("b", tenant_id="t-b"))
+
+    await record([alert_event(f"evt-{n}", tenant_id=("tenant-a", "t-b")[n % 2]) for n in range(10)])
+
+    assert (store.reads, queue.writes, wakes.count) == (1, 1, 1)
+    assert len(queue.rows) == 10
+
+
+async def test_nothing_owed_writes_nothing_and_wakes_nobody() -> None:
+    record, queue, _, wakes = handler(subscription("critical", min_risk_level="critical"))
+
+    await record([alert_event(risk_level="high")])
+
+    assert (queue.writes, wakes.count, queue.rows) == (0, 0, {})
+
+
+async def test_a_redelivered_alert_changes_nothing() -> None:
+    record, queue, _, _ = handler(subscription("sub-1"))
     event = alert_event()
+    await record([event])
+    row = queue.rows["evt-1:sub-1"]
+    row.status, row.due_at = "delivered", None
+    before = (row.delivery, row.status, row.due_at)
 
-    await handle(event)
-    await handle(event)
+    await record([event])
 
-    assert len(sender.sent) == 1
-
-
-async def test_a_redelivered_alert_reaches_only_what_it_had_not_reached() -> None:
-    handle, sender, deliveries = notifier(subscription("ok"), subscription("gone"))
-    sender.script("https://hooks.example/gone", Attempt(status_code=404, error="HTTP 404"))
-    event = alert_event()
-
-    await handle(event)
-    await handle(event)
-
-    assert sender.urls().count("https://hooks.example/ok") == 1
-    assert sender.urls().count("https://hooks.example/gone") == 2
-    assert deliveries.rows["evt-1:gone"].status == "delivered"
+    after = queue.rows["evt-1:sub-1"]
+    assert (after.delivery, after.status, after.due_at) == before
+    assert len(queue.rows) == 1
 
 
-async def test_server_errors_and_throttling_are_retried_until_delivered() -> None:
-    handle, sender, deliveries = notifier(subscription("sub-1"))
-    sender.script(
-        "https://hooks.example/sub-1",
-        Attempt(error="ConnectError: refused"),
-        Attempt(status_code=503, error="HTTP 503"),
-        Attempt(status_code=429, error="HTTP 429"),
-        Attempt(status_code=408, error="HTTP 408"),
-    )
+async def test_a_database_outage_escapes_as_transient() -> None:
+    class Down(InMemoryDeliveryQueue):
+        async def add(self, deliveries: object) -> None:
+            raise AutoReconnect("connection reset")
 
-    await handle(alert_event())
-
-    record = deliveries.rows["evt-1:sub-1"]
-    assert (record.status, record.attempts, record.last_status_code) == ("delivered", 5, 200)
-    assert {s.message_id for s in sender.sent} == {"evt-1:sub-1"}
-
-
-async def test_a_spent_retry_budget_is_recorded_failed() -> None:
-    handle, sender, deliveries = notifier(subscription("sub-1"))
-    sender.script("https://hooks.example/sub-1", *[Attempt(status_code=500, error="HTTP 500")] * 9)
-
-    await handle(alert_event())
-
-    assert deliveries.rows["evt-1:sub-1"] == Delivery(
-        id="evt-1:sub-1",
-        tenant_id="tenant-a",
-        alert_id="alert-evt-1",
-        alert_event_id="evt-1",
-        subscription_id="sub-1",
-        url="https://hooks.example/sub-1",
-        status="failed",
-        attempts=5,
-        last_status_code=500,
-        last_error="HTTP 500",
-        updated_at=deliveries.rows["evt-1:sub-1"].updated_at,
-    )
-
-
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 410, 422])
-async def test_a_client_error_is_final(status: int) -> None:
-    handle, sender, deliveries = notifier(subscription("sub-1"))
-    sender.script("https://hooks.example/sub-1", Attempt(status_code=status, error="no"))
-
-    await handle(alert_event())
-
-    record = deliveries.rows["evt-1:sub-1"]
-    assert (record.status, record.attempts, record.last_status_code) == ("failed", 1, status)
-
-
-async def test_deliveries_run_concurrently() -> None:
-    started: list[str] = []
-    both_started = asyncio.Event()
-
-    class SlowSender(FakeSender):
-        async def send(self, subscription: Subscription, message_id: str, body: str) -> Attempt:
-            started.append(subscription.id)
-            if len(started) == 2:
-                both_started.set()
-            # Each send waits for the other to start: run one after the other, they never would.
-            await asyncio.wait_for(both_started.wait(), timeout=1)
-            return await super().send(subscription, message_id, body)
-
-    handle, sender, _ = notifier(subscription("a"), subscription("b"), sender=SlowSender())
-
-    await handle(alert_event())
-
-    assert len(sender.sent) == 2
-
-
-async def test_a_database_outage_escapes_as_transient_after_every_delivery_ran() -> None:
-    class FlakyLog(InMemoryDeliveryLog):
-        async def record(self, delivery: Delivery) -> None:
-            if delivery.subscription_id == "b":
-                raise AutoReconnect("connection reset")
-            await super().record(delivery)
-
-    handle, _, deliveries = notifier(subscription("a"), subscription("b"), deliveries=FlakyLog())
+    record, _, _, wakes = handler(subscription("a"), queue=Down())
 
     with pytest.raises(AutoReconnect) as raised:
-        await handle(alert_event())
+        await record([alert_event()])
 
     assert is_transient(raised.value)
-    assert deliveries.rows["evt-1:a"].status == "delivered"
-    assert "evt-1:b" not in deliveries.rows
+    assert wakes.count == 0

@@ -1,22 +1,39 @@
-"""The notify service against a real broker, a real MongoDB and a real webhook receiver."""
+"""The notify service against a real broker, a real MongoDB and real webhook receivers.
+
+Retries, circuits and polling are set short here so the tests end quickly; what is checked is
+the order of events (what had arrived, what was still pending), never how long anything took.
+"""
 
 import asyncio
+import socket
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.database import AsyncDatabase
+from tenacity import wait_fixed
 
+from laboursight_notify.circuits import Circuits
+from laboursight_notify.dispatcher import Dispatcher
+from laboursight_notify.handlers import RecordDeliveries
 from laboursight_notify.main import bootstrap
+from laboursight_notify.retries import RetryPolicy
+from laboursight_notify.settings import NotifySettings
+from laboursight_notify.stores import MongoDeliveryQueue, MongoSubscriptions, create_indexes
+from laboursight_notify.webhooks import SignedWebhookSender, http_client
 from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
-from laboursight_schemas.envelope import AlertEvent
+from laboursight_schemas.envelope import AlertEvent, now
 
 from .fakes import SECRET, alert_event
 from .receiver import Received, Receiver
@@ -26,6 +43,13 @@ pytestmark = pytest.mark.integration
 T = TypeVar("T")
 Database = AsyncDatabase[dict[str, Any]]
 TIMEOUT_S = 30.0
+FAST = NotifySettings(
+    retry_first_wait_s=0.05,
+    retry_max_wait_s=0.2,
+    circuit_failures=3,
+    circuit_cooldown_s=0.3,
+    poll_interval_s=0.05,
+)
 
 
 @pytest.fixture(scope="module")
@@ -53,18 +77,35 @@ async def db(settings: Settings) -> AsyncIterator[Database]:
 @pytest.fixture(scope="module")
 async def broker(settings: Settings) -> AsyncIterator[KafkaBroker]:
     """The notify app, running in this process; its broker also publishes the tests' events."""
-    app = bootstrap(settings)
+    app = bootstrap(settings, FAST)
     assert isinstance(app.broker, KafkaBroker)
     await app.start()
     yield app.broker
     await app.stop()
 
 
+@pytest.fixture
+async def standalone(settings: Settings) -> AsyncIterator[Database]:
+    """A database of its own, for dispatchers a test runs without the app."""
+    client = make_client(settings)
+    name = f"test-notify-{uuid.uuid4().hex[:8]}"
+    await create_indexes(client[name])
+    yield client[name]
+    await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with http_client() as client:
+        yield client
+
+
 async def eventually(probe: Callable[[], Awaitable[T | None]]) -> T:
     deadline = asyncio.get_running_loop().time() + TIMEOUT_S
     while (found := await probe()) is None:
         assert asyncio.get_running_loop().time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.02)
     return found
 
 
@@ -74,6 +115,13 @@ async def arrivals(receiver: Receiver, path: str, count: int) -> list[Received]:
         return received if len(received) >= count else None
 
     return await eventually(probe)
+
+
+def accepted_ids(receiver: Receiver, path: str) -> Counter[str]:
+    """How many times each webhook-id was answered 2xx at ``path``."""
+    return Counter(
+        r.headers["webhook-id"] for r in receiver.received(path) if 200 <= r.answered < 300
+    )
 
 
 @dataclass(frozen=True)
@@ -86,15 +134,15 @@ class Subscriber:
         return f"{event.id}:{self.subscription_id}"
 
 
-async def subscribe(db: Database, receiver: Receiver, **endpoint: Any) -> Subscriber:
-    """A new tenant with one subscription to a new endpoint of the receiver."""
+async def subscribe(db: Database, url: Callable[[str], str]) -> Subscriber:
+    """A new tenant with one subscription to ``url(path)``."""
     unique = uuid.uuid4().hex[:8]
     subscriber = Subscriber(f"tenant-{unique}", f"sub-{unique}", f"/hooks/{unique}")
     await db[collections.SUBSCRIPTIONS].insert_one(
         {
             "_id": subscriber.subscription_id,
             "tenant_id": subscriber.tenant_id,
-            "url": receiver.endpoint(subscriber.path, SECRET, **endpoint),
+            "url": url(subscriber.path),
             "secret": SECRET,
             "min_risk_level": "high",
             "active": True,
@@ -103,28 +151,58 @@ async def subscribe(db: Database, receiver: Receiver, **endpoint: Any) -> Subscr
     return subscriber
 
 
+async def subscribe_to(db: Database, receiver: Receiver, **endpoint: Any) -> Subscriber:
+    return await subscribe(db, lambda path: receiver.endpoint(path, SECRET, **endpoint))
+
+
+@pytest.fixture
+def refusing_port() -> Iterator[socket.socket]:
+    """A loopback port bound but never listening: every connection is refused, as by a receiver
+    that is down."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock
+
+
+def down_at(sock: socket.socket) -> Callable[[str], str]:
+    port = sock.getsockname()[1]
+    return lambda path: f"http://127.0.0.1:{port}{path}"
+
+
 def new_alert(tenant_id: str) -> AlertEvent:
     return alert_event(str(uuid.uuid4()), tenant_id=tenant_id)
 
 
 async def publish(broker: KafkaBroker, *events: AlertEvent) -> None:
+    # Every test alert has the same key, so all go to one partition, in this order.
     for event in events:
         await KafkaPublisher(broker).publish(topics.ALERTS, event.data.entity_id, event)
 
 
-async def delivery_record(db: Database, tenant_id: str, delivery_id: str) -> dict[str, Any]:
+async def delivery_record(
+    db: Database, subscriber: Subscriber, event: AlertEvent, status: str
+) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         return await db[collections.DELIVERIES].find_one(
-            {"_id": delivery_id, "tenant_id": tenant_id}
+            {
+                "_id": subscriber.delivery_id(event),
+                "tenant_id": subscriber.tenant_id,
+                "status": status,
+            }
         )
 
     return await eventually(probe)
 
 
+async def statuses(db: Database, subscriber: Subscriber) -> list[str]:
+    cursor = db[collections.DELIVERIES].find({"tenant_id": subscriber.tenant_id})
+    return [doc["status"] async for doc in cursor]
+
+
 async def test_an_alert_arrives_once_signed_and_is_recorded_delivered(
     broker: KafkaBroker, db: Database, receiver: Receiver
 ) -> None:
-    subscriber = await subscribe(db, receiver)
+    subscriber = await subscribe_to(db, receiver)
     event = new_alert(subscriber.tenant_id)
 
     await publish(broker, event)
@@ -133,24 +211,27 @@ async def test_an_alert_arrives_once_signed_and_is_recorded_delivered(
     assert received.verified
     assert received.headers["webhook-id"] == subscriber.delivery_id(event)
     assert AlertEvent.model_validate_json(received.body) == event
-    record = await delivery_record(db, subscriber.tenant_id, subscriber.delivery_id(event))
-    assert (record["status"], record["attempts"], record["last_status_code"]) == (
-        "delivered",
-        1,
-        204,
-    )
+    record = await delivery_record(db, subscriber, event, "delivered")
+    assert (record["attempts"], record["last_status_code"], record["lease"]) == (1, 204, None)
+    [logged] = record["attempt_log"]
+    assert (logged["status_code"], logged["error"]) == (204, None)
+    assert logged["latency_ms"] >= 0
 
 
-async def test_a_redelivered_alert_is_not_posted_again(
+async def test_a_redelivered_alert_changes_nothing_and_is_not_posted_again(
     broker: KafkaBroker, db: Database, receiver: Receiver
 ) -> None:
-    subscriber = await subscribe(db, receiver)
+    subscriber = await subscribe_to(db, receiver)
     event, later = new_alert(subscriber.tenant_id), new_alert(subscriber.tenant_id)
+    await publish(broker, event)
+    before = await delivery_record(db, subscriber, event, "delivered")
 
-    # Same key, same partition: once the later alert has arrived, the redelivery was handled.
-    await publish(broker, event, event, later)
+    # Same partition: once the later alert is delivered, the redelivery was handled.
+    await publish(broker, event, later)
 
-    await arrivals(receiver, subscriber.path, 2)
+    await delivery_record(db, subscriber, later, "delivered")
+    after = await db[collections.DELIVERIES].find_one({"_id": subscriber.delivery_id(event)})
+    assert after == before
     assert [r.headers["webhook-id"] for r in receiver.received(subscriber.path)] == [
         subscriber.delivery_id(event),
         subscriber.delivery_id(later),
@@ -160,7 +241,7 @@ async def test_a_redelivered_alert_is_not_posted_again(
 async def test_a_receiver_that_fails_twice_gets_it_on_the_third_attempt(
     broker: KafkaBroker, db: Database, receiver: Receiver
 ) -> None:
-    subscriber = await subscribe(db, receiver, failures=(500, 500))
+    subscriber = await subscribe_to(db, receiver, failures=(500, 500))
     event = new_alert(subscriber.tenant_id)
 
     await publish(broker, event)
@@ -169,18 +250,142 @@ async def test_a_receiver_that_fails_twice_gets_it_on_the_third_attempt(
     assert [r.answered for r in received] == [500, 500, 204]
     assert all(r.verified for r in received)
     assert {r.headers["webhook-id"] for r in received} == {subscriber.delivery_id(event)}
-    record = await delivery_record(db, subscriber.tenant_id, subscriber.delivery_id(event))
-    assert (record["status"], record["attempts"], record["last_status_code"]) == (
-        "delivered",
-        3,
-        204,
+    record = await delivery_record(db, subscriber, event, "delivered")
+    assert record["attempts"] == 3
+    assert [a["status_code"] for a in record["attempt_log"]] == [500, 500, 204]
+
+
+async def test_a_receiver_down_then_back_gets_every_alert_exactly_once(
+    broker: KafkaBroker, db: Database, refusing_port: socket.socket
+) -> None:
+    subscriber = await subscribe(db, down_at(refusing_port))
+    events = [new_alert(subscriber.tenant_id) for _ in range(6)]
+
+    await publish(broker, *events)
+
+    async def circuit_opened() -> bool | None:
+        docs = db[collections.DELIVERIES].find({"tenant_id": subscriber.tenant_id})
+        made = [doc["attempts"] async for doc in docs if doc["status"] == "pending"]
+        return True if len(made) == len(events) and sum(made) >= FAST.circuit_failures else None
+
+    await eventually(circuit_opened)
+    port = refusing_port.getsockname()[1]
+    refusing_port.close()
+    with Receiver(port=port) as back:
+        back.endpoint(subscriber.path, SECRET)
+        await arrivals(back, subscriber.path, len(events))
+        for event in events:
+            await delivery_record(db, subscriber, event, "delivered")
+
+        assert accepted_ids(back, subscriber.path) == {subscriber.delivery_id(e): 1 for e in events}
+        assert all(r.verified for r in back.received(subscriber.path))
+
+
+async def test_a_dead_receiver_does_not_delay_another_tenants(
+    broker: KafkaBroker, db: Database, receiver: Receiver, refusing_port: socket.socket
+) -> None:
+    dead = await subscribe(db, down_at(refusing_port))
+    healthy = await subscribe_to(db, receiver)
+    stuck = [new_alert(dead.tenant_id) for _ in range(5)]
+    other = new_alert(healthy.tenant_id)
+
+    # One partition, the dead receiver's alerts first.
+    await publish(broker, *stuck, other)
+
+    await arrivals(receiver, healthy.path, 1)
+    # When the healthy receiver had its alert, the dead one's were all still being retried.
+    assert await statuses(db, dead) == ["pending"] * len(stuck)
+
+
+async def test_a_delivery_past_the_horizon_ends_dead_and_stays(
+    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    subscriber = await subscribe_to(standalone, receiver, failures=(503,) * 1000)
+    event = new_alert(subscriber.tenant_id)
+    dispatcher = dispatcher_on(standalone, http)
+
+    async with running(dispatcher):
+        await recorder(standalone, dispatcher, horizon=timedelta(milliseconds=300))([event])
+        record = await delivery_record(standalone, subscriber, event, "dead")
+
+    assert record["attempts"] >= 1
+    assert (record["last_status_code"], record["due_at"]) == (503, None)
+    assert {r.headers["webhook-id"] for r in receiver.received(subscriber.path)} == {
+        subscriber.delivery_id(event)
+    }
+
+
+async def test_two_dispatchers_never_send_one_delivery_twice(
+    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    subscriber = await subscribe_to(standalone, receiver)
+    events = [new_alert(subscriber.tenant_id) for _ in range(40)]
+    first, second = dispatcher_on(standalone, http), dispatcher_on(standalone, http)
+    await recorder(standalone, first)(events)
+
+    async with running(first, second):
+        for event in events:
+            await delivery_record(standalone, subscriber, event, "delivered")
+
+    # Each POST reached the receiver before its delivery was recorded delivered.
+    assert accepted_ids(receiver, subscriber.path) == {subscriber.delivery_id(e): 1 for e in events}
+    assert len(receiver.received(subscriber.path)) == len(events)
+
+
+async def test_the_claim_of_a_dispatcher_that_died_expires(
+    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    subscriber = await subscribe_to(standalone, receiver)
+    event = new_alert(subscriber.tenant_id)
+    dispatcher = dispatcher_on(standalone, http)
+    await recorder(standalone, dispatcher)([event])
+    at = now()
+    assert await MongoDeliveryQueue(standalone).claim(
+        at, lease_until=at + timedelta(milliseconds=500)
     )
+
+    async with running(dispatcher):
+        await delivery_record(standalone, subscriber, event, "delivered")
+
+    assert accepted_ids(receiver, subscriber.path) == {subscriber.delivery_id(event): 1}
+
+
+def dispatcher_on(db: Database, http: httpx.AsyncClient) -> Dispatcher:
+    return Dispatcher(
+        MongoDeliveryQueue(db),
+        MongoSubscriptions(db),
+        SignedWebhookSender(http),
+        policy=RetryPolicy(wait=wait_fixed(0.05)),
+        circuits=Circuits(failures_to_open=1000),
+        concurrency=8,
+        poll_interval=timedelta(milliseconds=50),
+    )
+
+
+def recorder(
+    db: Database, dispatcher: Dispatcher, *, horizon: timedelta = timedelta(hours=1)
+) -> RecordDeliveries:
+    """The consumer's handler, called directly, waking ``dispatcher``."""
+    return RecordDeliveries(
+        MongoSubscriptions(db), MongoDeliveryQueue(db), horizon=horizon, on_recorded=dispatcher.wake
+    )
+
+
+@asynccontextmanager
+async def running(*dispatchers: Dispatcher) -> AsyncIterator[None]:
+    for d in dispatchers:
+        await d.start()
+    try:
+        yield
+    finally:
+        for d in dispatchers:
+            await d.stop()
 
 
 async def test_a_poison_message_is_dead_lettered_and_the_next_alert_still_delivered(
     broker: KafkaBroker, db: Database, receiver: Receiver, settings: Settings
 ) -> None:
-    subscriber = await subscribe(db, receiver)
+    subscriber = await subscribe_to(db, receiver)
     poison = f"{{not json {uuid.uuid4()}".encode()
     good = new_alert(subscriber.tenant_id)
 

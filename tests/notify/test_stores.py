@@ -1,18 +1,21 @@
 """One behaviour suite for notify's stores, run on the in-memory fakes and on MongoDB."""
 
 import abc
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from laboursight_notify.model import Delivery, DeliveryStatus, Subscription
+from laboursight_notify.model import Attempt, AttemptRecord, DeliveryStatus, Endpoint, Subscription
+from laboursight_notify.retries import Settlement
 from laboursight_notify.stores import (
-    DeliveryLog,
-    MongoDeliveryLog,
+    Claim,
+    DeliveryQueue,
+    MongoDeliveryQueue,
     MongoSubscriptions,
     SubscriptionStore,
     create_indexes,
@@ -21,32 +24,28 @@ from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections
 
-from .fakes import InMemoryDeliveryLog, InMemorySubscriptions, subscription
+from .fakes import T0, InMemoryDeliveryQueue, InMemorySubscriptions, owed, subscription
 
-# Whole milliseconds: MongoDB keeps no finer time.
-AT = datetime(2026, 7, 1, 12, 0, 0, 123_000, tzinfo=UTC)
+LEASE = timedelta(seconds=30)
 
 
-def delivery(
-    status: DeliveryStatus = "delivered",
-    *,
-    attempts: int = 1,
-    last_status_code: int | None = 200,
-    tenant_id: str = "tenant-a",
-) -> Delivery:
-    return Delivery(
-        id="evt-1:sub-1",
-        tenant_id=tenant_id,
-        alert_id="alert-1",
-        alert_event_id="evt-1",
-        subscription_id="sub-1",
-        url="https://hooks.example/sub-1",
-        status=status,
-        attempts=attempts,
-        last_status_code=last_status_code,
-        last_error=None if status == "delivered" else f"HTTP {last_status_code}",
-        updated_at=AT,
-    )
+def later(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+async def one(
+    queue: DeliveryQueue, now: datetime, until: datetime, excluding: list[Endpoint] | None = None
+) -> Claim | None:
+    """A claim of one delivery, or None when none is due."""
+    claims = await queue.claim(now, lease_until=until, excluding=excluding or [])
+    assert len(claims) <= 1
+    return claims[0] if claims else None
+
+
+def answered(
+    status_code: int | None, *, at: datetime = T0, error: str | None = None
+) -> AttemptRecord:
+    return AttemptRecord(Attempt(status_code=status_code, error=error), at, 0.012)
 
 
 class StoreContract(abc.ABC):
@@ -55,67 +54,227 @@ class StoreContract(abc.ABC):
         """A store holding these (subscription, active) rows."""
 
     @abc.abstractmethod
-    def deliveries(self) -> DeliveryLog:
-        """An empty delivery log."""
+    def queue(self) -> DeliveryQueue:
+        """An empty delivery queue."""
+
+    @abc.abstractmethod
+    async def state(self, delivery_id: str) -> tuple[DeliveryStatus, int, int | None, str | None]:
+        """(status, attempts, last status code, last error) of a recorded delivery."""
 
     async def test_only_the_tenants_active_subscriptions_are_listed(self) -> None:
         mine = subscription("mine", min_risk_level="critical")
+        also_mine = subscription("also-mine", tenant_id="tenant-c")
         store = await self.subscriptions(
             (mine, True),
+            (also_mine, True),
             (subscription("paused"), False),
             (subscription("theirs", tenant_id="tenant-b"), True),
         )
 
-        assert await store.active("tenant-a") == [mine]
-        assert await store.active("tenant-c") == []
+        assert await store.active({"tenant-a"}) == [mine]
+        assert sorted(s.id for s in await store.active({"tenant-a", "tenant-c"})) == [
+            "also-mine",
+            "mine",
+        ]
+        assert await store.active({"tenant-d"}) == []
 
-    async def test_an_unknown_delivery_is_none(self) -> None:
-        assert await self.deliveries().get("tenant-a", "evt-1:sub-1") is None
+    async def test_a_recorded_delivery_is_claimed_whole_once_due(self) -> None:
+        queue = self.queue()
+        delivery = owed()
+        await queue.add([delivery])
 
-    async def test_a_recorded_delivery_reads_back_whole(self) -> None:
-        log = self.deliveries()
-        recorded = delivery("failed", attempts=5, last_status_code=503)
+        assert await one(queue, later(-1), later(29)) is None
+        claim = await one(queue, T0, T0 + LEASE)
 
-        await log.record(recorded)
+        assert claim is not None
+        assert claim.delivery == delivery
+        assert await self.state(delivery.id) == ("pending", 0, None, None)
 
-        assert await log.get("tenant-a", recorded.id) == recorded
+    async def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        first = await one(queue, T0, T0 + LEASE)
 
-    async def test_another_tenant_does_not_see_a_delivery(self) -> None:
-        log = self.deliveries()
-        await log.record(delivery())
+        assert await one(queue, later(29), later(59)) is None
+        # The claimer died: its lease ran out, and the delivery is due again.
+        second = await one(queue, later(30), later(60))
 
-        assert await log.get("tenant-b", "evt-1:sub-1") is None
+        assert first is not None
+        assert second is not None
+        assert second.delivery.id == first.delivery.id
+        assert second.lease != first.lease
 
-    async def test_a_later_outcome_replaces_a_failed_one(self) -> None:
-        log = self.deliveries()
-        await log.record(delivery("failed", attempts=5, last_status_code=500))
-        await log.record(delivery("failed", attempts=1, last_status_code=404))
-        assert await log.get("tenant-a", "evt-1:sub-1") == delivery(
-            "failed", attempts=1, last_status_code=404
+    async def test_the_delivery_due_longest_is_claimed_first(self) -> None:
+        queue = self.queue()
+        await queue.add([owed("evt-2", at=later(2)), owed("evt-1", at=later(1))])
+
+        claim = await one(queue, later(5), later(35))
+
+        assert claim is not None
+        assert claim.delivery.alert_event_id == "evt-1"
+
+    async def test_excluded_endpoints_are_not_claimed(self) -> None:
+        queue = self.queue()
+        blocked, other = subscription("blocked"), subscription("other")
+        await queue.add([owed(sub=blocked, at=T0), owed(sub=other, at=later(1))])
+
+        excluding = [owed(sub=blocked).endpoint]
+        claim = await one(queue, later(5), later(35), excluding)
+
+        assert claim is not None
+        assert claim.delivery.subscription_id == "other"
+        assert await one(queue, later(5), later(35), excluding) is None
+
+    async def test_a_claim_takes_up_to_its_limit_those_due_longest_first(self) -> None:
+        queue = self.queue()
+        await queue.add([owed(f"evt-{n}", at=later(n)) for n in (3, 1, 4, 2, 9)])
+
+        claims = await queue.claim(later(5), lease_until=later(35), limit=3)
+
+        assert [c.delivery.alert_event_id for c in claims] == ["evt-1", "evt-2", "evt-3"]
+        assert len({c.lease for c in claims}) == 1
+        [rest] = await queue.claim(later(5), lease_until=later(35), limit=3)
+        assert rest.delivery.alert_event_id == "evt-4"
+        await queue.release(claims, later(6))
+        again = await queue.claim(later(6), lease_until=later(36), limit=10)
+        assert sorted(c.delivery.alert_event_id for c in again) == ["evt-1", "evt-2", "evt-3"]
+
+    async def test_recording_a_delivery_again_changes_nothing(self) -> None:
+        queue = self.queue()
+        delivery = owed()
+        await queue.add([delivery])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+        await queue.settle(claim, Settlement("delivered"), answered(204))
+
+        await queue.add([delivery, owed("evt-2")])
+
+        assert await self.state(delivery.id) == ("delivered", 1, 204, None)
+        again = await one(queue, later(3600), later(3630))
+        assert again is not None
+        assert again.delivery.alert_event_id == "evt-2"
+
+    async def test_a_delivered_delivery_is_never_claimed_again(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+
+        assert await queue.settle(claim, Settlement("delivered"), answered(200))
+
+        assert await self.state(claim.delivery.id) == ("delivered", 1, 200, None)
+        assert await one(queue, later(86_400), later(86_430)) is None
+
+    async def test_a_failed_attempt_is_logged_and_due_again_when_settled(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+
+        await queue.settle(claim, Settlement("pending", later(10)), answered(503, error="HTTP 503"))
+
+        assert await self.state(claim.delivery.id) == ("pending", 1, 503, "HTTP 503")
+        assert await one(queue, later(9), later(39)) is None
+        again = await one(queue, later(10), later(40))
+        assert again is not None
+        assert again.delivery.attempts == 1
+
+    async def test_a_dead_delivery_stays_and_is_not_claimed(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+
+        await queue.settle(claim, Settlement("dead"), answered(410, error="HTTP 410 Gone"))
+
+        assert await self.state(claim.delivery.id) == ("dead", 1, 410, "HTTP 410 Gone")
+        assert await one(queue, later(86_400), later(86_430)) is None
+        assert await queue.backlog() == {"pending": 0, "dead": 1}
+
+    async def test_a_lost_claim_cannot_record(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        stale = await one(queue, T0, T0 + LEASE)
+        current = await one(queue, later(30), later(60))
+        assert stale is not None
+        assert current is not None
+
+        assert not await queue.settle(stale, Settlement("delivered"), answered(200))
+        await queue.release([stale], T0)
+        await queue.cancel(stale, "no", T0)
+
+        assert await self.state(current.delivery.id) == ("pending", 0, None, None)
+        assert await queue.settle(current, Settlement("delivered"), answered(200, at=later(31)))
+
+    async def test_a_released_delivery_is_due_when_said_without_an_attempt(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+
+        await queue.release([claim], later(5))
+
+        assert await one(queue, later(4), later(34)) is None
+        again = await one(queue, later(5), later(35))
+        assert again is not None
+        assert again.delivery.attempts == 0
+
+    async def test_a_cancelled_delivery_is_dead_with_its_reason(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        claim = await one(queue, T0, T0 + LEASE)
+        assert claim is not None
+
+        await queue.cancel(claim, "subscription deleted", later(1))
+
+        assert await self.state(claim.delivery.id) == ("dead", 0, None, "subscription deleted")
+
+    async def test_deferring_an_endpoint_moves_its_work_and_ends_what_would_expire(self) -> None:
+        queue = self.queue()
+        failing, healthy = subscription("failing"), subscription("healthy")
+        expiring = owed("evt-expiring", failing, at=later(1), horizon_s=20)
+        await queue.add(
+            [
+                owed("evt-1", failing, at=T0),
+                expiring,
+                owed("evt-2", healthy, at=later(1)),
+                owed("evt-3", failing, at=later(1)),
+            ]
         )
+        in_flight = await one(queue, T0, T0 + LEASE)
+        assert in_flight is not None
+        assert in_flight.delivery.alert_event_id == "evt-1"
 
-        await log.record(delivery("delivered", attempts=2))
+        deferred, dead = await queue.defer(owed(sub=failing).endpoint, later(60), later(1))
 
-        assert await log.get("tenant-a", "evt-1:sub-1") == delivery("delivered", attempts=2)
-
-    async def test_delivered_is_final(self) -> None:
-        log = self.deliveries()
-        await log.record(delivery("delivered"))
-
-        await log.record(delivery("failed", attempts=5, last_status_code=500))
-
-        assert await log.get("tenant-a", "evt-1:sub-1") == delivery("delivered")
+        # Deferred: the claimed one (its claimer still records it) and evt-3; dead: the one
+        # whose horizon ends before the circuit closes again.
+        assert (deferred, dead) == (2, 1)
+        assert (await self.state(expiring.id))[0] == "dead"
+        claimed = await one(queue, later(59), later(89))
+        assert claimed is not None
+        assert claimed.delivery.subscription_id == "healthy"
+        assert await one(queue, later(59), later(89)) is None
+        assert await queue.backlog() == {"pending": 3, "dead": 1}
+        assert await queue.settle(in_flight, Settlement("delivered"), answered(200))
 
 
 class TestInMemoryStores(StoreContract):
+    _queue: InMemoryDeliveryQueue
+
     async def subscriptions(self, *rows: tuple[Subscription, bool]) -> SubscriptionStore:
         store = InMemorySubscriptions()
         for row, active in rows:
             store.add(row, active=active)
         return store
 
-    def deliveries(self) -> DeliveryLog:
-        return InMemoryDeliveryLog()
+    def queue(self) -> DeliveryQueue:
+        self._queue = InMemoryDeliveryQueue()
+        return self._queue
+
+    async def state(self, delivery_id: str) -> tuple[DeliveryStatus, int, int | None, str | None]:
+        row = self._queue.rows[delivery_id]
+        return row.status, row.delivery.attempts, row.last_status_code, row.last_error
 
 
 @pytest.mark.integration
@@ -142,13 +301,18 @@ class TestMongoStores(StoreContract):
                     "secret": row.secret,
                     "min_risk_level": row.min_risk_level,
                     "active": active,
-                    "created_at": AT,
+                    "created_at": T0,
                 }
             )
         return MongoSubscriptions(self.db)
 
-    def deliveries(self) -> DeliveryLog:
-        return MongoDeliveryLog(self.db)
+    def queue(self) -> DeliveryQueue:
+        return MongoDeliveryQueue(self.db)
+
+    async def state(self, delivery_id: str) -> tuple[DeliveryStatus, int, int | None, str | None]:
+        doc = await self.db[collections.DELIVERIES].find_one({"_id": delivery_id})
+        assert doc is not None
+        return doc["status"], doc["attempts"], doc["last_status_code"], doc["last_error"]
 
     async def test_a_subscription_without_a_threshold_hears_high_alerts(self) -> None:
         await self.db[collections.SUBSCRIPTIONS].insert_one(
@@ -161,9 +325,46 @@ class TestMongoStores(StoreContract):
             }
         )
 
-        [found] = await MongoSubscriptions(self.db).active("tenant-a")
+        [found] = await MongoSubscriptions(self.db).active({"tenant-a"})
 
         assert found.min_risk_level == "high"
+
+    async def test_the_delivery_log_keeps_each_attempt(self) -> None:
+        queue = self.queue()
+        await queue.add([owed()])
+        for n, (code, settlement) in enumerate(
+            [(503, Settlement("pending", later(1))), (204, Settlement("delivered"))]
+        ):
+            claim = await one(queue, later(n), later(n + 30))
+            assert claim is not None
+            await queue.settle(claim, settlement, answered(code, at=later(n)))
+
+        doc = await self.db[collections.DELIVERIES].find_one({"_id": owed().id})
+
+        assert doc is not None
+        assert [(a["at"], a["status_code"], a["latency_ms"]) for a in doc["attempt_log"]] == [
+            (T0, 503, 12.0),
+            (later(1), 204, 12.0),
+        ]
+        assert (doc["tenant_id"], doc["alert_id"], doc["delivered_at"]) == (
+            "tenant-a",
+            "alert-evt-1",
+            later(1),
+        )
+
+    async def test_concurrent_claims_take_each_delivery_once(self) -> None:
+        queue = self.queue()
+        deliveries = [owed(f"evt-{n}") for n in range(50)]
+        await queue.add(deliveries)
+
+        batches = await asyncio.gather(
+            *(queue.claim(T0, lease_until=T0 + LEASE, limit=limit) for limit in [1, 7, 20] * 6)
+        )
+
+        taken = [claim.delivery.id for batch in batches for claim in batch]
+        assert len(taken) == len(set(taken))
+        rest = await queue.claim(T0, lease_until=T0 + LEASE, limit=50)
+        assert sorted(taken + [c.delivery.id for c in rest]) == sorted(d.id for d in deliveries)
 
     async def test_creating_the_indexes_again_is_harmless(self) -> None:
         await create_indexes(self.db)
@@ -171,4 +372,4 @@ class TestMongoStores(StoreContract):
         names = {
             index["name"] async for index in await self.db[collections.DELIVERIES].list_indexes()
         }
-        assert {"tenant_status_updated", "tenant_alert"} <= names
+        assert {"status_due", "tenant_status_updated", "tenant_alert"} <= names

@@ -3,7 +3,10 @@
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 
+from laboursight_risk.fold import Screening
+from laboursight_risk.outbox import OutboxEntry
 from laboursight_risk.profile import Profile
 from laboursight_risk.propagation import settle
 from laboursight_schemas.disclosure import EntityKind, Period
@@ -117,6 +120,43 @@ def event(
         tenant_id=tenant_id,
         correlation_id=data.disclosure_id,
         data=data,
+    )
+
+
+def screening(
+    data: FindingsComputed, tenant_id: str = "tenant-a", event_id: str | None = None
+) -> Screening:
+    return Screening(tenant_id, event_id or str(uuid.uuid4()), data.disclosure_id, data)
+
+
+def outbox_entry(
+    entity_id: str = "SUP-1",
+    tenant_id: str = "tenant-a",
+    raised_at: datetime = datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+) -> OutboxEntry:
+    """An alert, as the outbox holds it, that ``entity_id`` reached high risk."""
+    disclosure_id = f"d-{entity_id}-{uuid.uuid4().hex[:6]}"
+    dedupe_key = f"{tenant_id}/supplier/{entity_id}/high/{disclosure_id}"
+    return OutboxEntry(
+        tenant_id=tenant_id,
+        alert=AlertRaised(
+            alert_id=f"alert-{uuid.uuid4().hex[:8]}",
+            dedupe_key=dedupe_key,
+            entity_kind="supplier",
+            entity_id=entity_id,
+            risk_level="high",
+            previous_risk_level=None,
+            score=70,
+            indicators=list(FEES_AND_DEBT),
+            disclosure_id=disclosure_id,
+            period_end=date(2026, 6, 30),
+            rule_set_version="test-1",
+            reference_data_edition="test-ref",
+            summary=f"Supplier {entity_id} is now at high risk.",
+        ),
+        source_event_id=str(uuid.uuid4()),
+        correlation_id=disclosure_id,
+        raised_at=raised_at,
     )
 
 

@@ -1,67 +1,218 @@
-"""An in-memory RiskStore with the same guarantees as the MongoDB one."""
+"""In-memory fakes of risk's ports with the guarantees and the failures of the real ones."""
 
-from collections.abc import Collection
-from functools import partial
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
+from aiokafka.errors import KafkaConnectionError
+from pymongo.errors import DuplicateKeyError, OperationFailure
+
+from laboursight_risk.fold import EntityRef, Screening, ScreeningKey
+from laboursight_risk.outbox import OutboxEntry
 from laboursight_risk.profile import Profile
-from laboursight_risk.propagation import Decide, Outcome
-from laboursight_risk.store import screening_id
-from laboursight_schemas.collections import entity_key
-from laboursight_schemas.disclosure import EntityKind
-from laboursight_schemas.findings import AlertRaised, FindingsComputed
+from laboursight_runtime.kafka import Outgoing
+from laboursight_schemas.envelope import Envelope
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+@dataclass(frozen=True)
+class Stored:
+    """An outbox entry as the database holds it."""
+
+    entry: OutboxEntry
+    published_at: datetime | None = None
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+
+def write_conflict(what: object) -> OperationFailure:
+    """What MongoDB raises inside a transaction that writes a document changed since its
+    snapshot: labelled, so ``is_transient`` retries it."""
+    return OperationFailure(
+        f"WriteConflict on {what!r}",
+        code=112,
+        details={"errorLabels": ["TransientTransactionError"]},
+    )
 
 
 class InMemoryRiskStore:
-    def __init__(self) -> None:
-        self.processed: set[str] = set()
-        self.findings: dict[tuple[str, str], FindingsComputed] = {}
-        self.profiles: dict[str, Profile] = {}
-        self.alerts: dict[tuple[str, str], tuple[AlertRaised, str, bool]] = {}
+    """A RiskStore whose units of work behave like MongoDB transactions: reads see the state at
+    ``async with``, writes land at the commit all at once, and a commit that would overwrite a
+    document another unit of work committed meanwhile fails with a write conflict."""
 
-    async def record(
-        self, tenant_id: str, event_id: str, computed: FindingsComputed, decide: Decide
-    ) -> None:
-        while event_id not in self.processed:
-            read: dict[str, Profile | None] = {}
-            outcome = await decide(partial(self._load, tenant_id, read))
-            # Like a transaction's write-conflict check: a decision taken on profiles that
-            # changed meanwhile is taken again.
-            if event_id not in self.processed and all(
-                self.profiles.get(k) is p for k, p in read.items()
-            ):
-                self._commit(tenant_id, event_id, computed, outcome)
+    def __init__(self, conflicting_commits: int = 0) -> None:
+        """``conflicting_commits``: how many commits fail with a write conflict whatever they
+        write, as under heavy contention."""
+        self.conflicting_commits = conflicting_commits
+        self.entities: dict[EntityRef, Profile] = {}
+        self.findings: dict[ScreeningKey, Screening] = {}
+        self.alerts: dict[tuple[str, str], Stored] = {}
+        self.outbox = InMemoryOutbox(self)
+        self.commits = 0
 
-    async def _load(
+    def unit_of_work(self) -> "InMemoryUnitOfWork":
+        return InMemoryUnitOfWork(self)
+
+
+class InMemoryOutbox:
+    def __init__(self, store: InMemoryRiskStore) -> None:
+        self._store = store
+
+    async def older_than(self, cutoff: datetime, limit: int) -> list[OutboxEntry]:
+        stale = [s.entry for s in self._store.alerts.values() if not s.published]
+        return sorted((e for e in stale if e.raised_at < cutoff), key=lambda e: e.raised_at)[:limit]
+
+    async def mark_published(self, entries: Sequence[OutboxEntry]) -> None:
+        for e in entries:
+            key = (e.tenant_id, e.alert.alert_id)
+            self._store.alerts[key] = replace(
+                self._store.alerts[key], published_at=datetime.now(UTC)
+            )
+
+    async def republish(self, published_since: datetime) -> int:
+        again = {
+            key: replace(stored, published_at=None)
+            for key, stored in self._store.alerts.items()
+            if stored.published_at is not None and stored.published_at >= published_since
+        }
+        self._store.alerts.update(again)
+        return len(again)
+
+    async def backlog(self) -> int:
+        return sum(not s.published for s in self._store.alerts.values())
+
+
+class InMemoryUnitOfWork:
+    def __init__(self, store: InMemoryRiskStore) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> Self:
+        store = self._store
+        self.entities = _Entities(dict(store.entities))
+        self.findings = _Findings(dict(store.findings))
+        self.outbox = _Outbox(dict(store.alerts))
+        return self
+
+    async def __aexit__(
         self,
-        tenant_id: str,
-        read: dict[str, Profile | None],
-        kind: EntityKind,
-        ids: Collection[str],
-    ) -> dict[str, Profile]:
-        keys = {i: entity_key(tenant_id, kind, i) for i in ids}
-        read.update({k: self.profiles.get(k) for k in keys.values()})
-        return {i: self.profiles[k] for i, k in keys.items() if k in self.profiles}
-
-    def _commit(
-        self, tenant_id: str, event_id: str, computed: FindingsComputed, outcome: Outcome
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
     ) -> None:
-        self.processed.add(event_id)
-        self.findings[(tenant_id, screening_id(computed))] = computed
-        for profile in outcome.profiles:
-            self.profiles[entity_key(tenant_id, profile.entity_kind, profile.entity_id)] = profile
-        for alert in outcome.alerts:
-            self.alerts.setdefault((tenant_id, alert.alert_id), (alert, event_id, False))
+        del self.entities, self.findings, self.outbox
 
-    async def unpublished_alerts(self, tenant_id: str, source_event_id: str) -> list[AlertRaised]:
-        return [
-            alert
-            for (tenant, _), (alert, source, published) in self.alerts.items()
-            if tenant == tenant_id and source == source_event_id and not published
-        ]
+    async def commit(self) -> None:
+        store = self._store
+        if store.conflicting_commits:
+            store.conflicting_commits -= 1
+            raise write_conflict("a document another transaction wrote")
+        _check(store.entities, self.entities.snapshot, self.entities.written)
+        _check(store.findings, self.findings.snapshot, self.findings.written)
+        _check(store.alerts, self.outbox.snapshot, self.outbox.written)
+        store.entities.update(self.entities.written)
+        store.findings.update(self.findings.written)
+        store.alerts.update(self.outbox.written)
+        store.commits += 1
 
-    async def mark_published(self, tenant_id: str, alert_id: str) -> None:
-        alert, source, _ = self.alerts[(tenant_id, alert_id)]
-        self.alerts[(tenant_id, alert_id)] = (alert, source, True)
 
-    async def profile(self, tenant_id: str, entity_kind: str, entity_id: str) -> Profile | None:
-        return self.profiles.get(entity_key(tenant_id, entity_kind, entity_id))
+def _check(current: dict[K, V], snapshot: dict[K, V], written: dict[K, V]) -> None:
+    for key in written:
+        if current.get(key) is not snapshot.get(key):
+            raise write_conflict(key)
+
+
+class _Entities:
+    def __init__(self, snapshot: dict[EntityRef, Profile]) -> None:
+        self.snapshot = snapshot
+        self.written: dict[EntityRef, Profile] = {}
+
+    async def get(self, refs: Collection[EntityRef]) -> dict[EntityRef, Profile]:
+        return {r: self.snapshot[r] for r in refs if r in self.snapshot}
+
+    async def save(self, profiles: Sequence[Profile], now: datetime) -> None:
+        self.written.update({(p.tenant_id, p.entity_kind, p.entity_id): p for p in profiles})
+
+
+class _Findings:
+    def __init__(self, snapshot: dict[ScreeningKey, Screening]) -> None:
+        self.snapshot = snapshot
+        self.written: dict[ScreeningKey, Screening] = {}
+
+    async def recorded(self, keys: Collection[ScreeningKey]) -> set[ScreeningKey]:
+        return {k for k in keys if k in self.snapshot}
+
+    async def add(self, screenings: Sequence[Screening], now: datetime) -> None:
+        for s in screenings:
+            if s.key in self.snapshot or s.key in self.written:
+                raise DuplicateKeyError(f"E11000 duplicate key {s.key!r}", code=11000)
+            self.written[s.key] = s
+
+
+class _Outbox:
+    def __init__(self, snapshot: dict[tuple[str, str], Stored]) -> None:
+        self.snapshot = snapshot
+        self.written: dict[tuple[str, str], Stored] = {}
+
+    async def add(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
+        fresh = []
+        for e in entries:
+            key = (e.tenant_id, e.alert.alert_id)
+            if key not in self.snapshot and key not in self.written:
+                self.written[key] = Stored(e)
+                fresh.append(e)
+        return fresh
+
+
+class Crash(BaseException):
+    """The process dying at that point: nothing after it runs, no handler catches it."""
+
+
+class FakeBroker:
+    """A BatchPublisher that keeps what it was sent, in one partition whose end offset it
+    tells (a BrokerLog). Its first ``fail_times`` records fail as with an unreachable broker;
+    its first ``crash_times`` stand for the process dying there; ``lose_memory`` is a broker
+    with memory storage restarted."""
+
+    def __init__(self, fail_times: int = 0, crash_times: int = 0) -> None:
+        self.sent: list[tuple[str, str, Envelope[Any]]] = []
+        self.attempted: list[tuple[str, str, Envelope[Any]]] = []
+        self.unreadable = False
+        self._fail_times = fail_times
+        self._crash_times = crash_times
+
+    async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None:
+        self.attempted.append((topic, key, event))
+        if self._crash_times:
+            self._crash_times -= 1
+            raise Crash
+        if self._fail_times:
+            self._fail_times -= 1
+            raise KafkaConnectionError("broker unreachable")
+        self.sent.append((topic, key, event))
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        failure: Exception | None = None
+        for topic, key, event in items:
+            try:
+                await self.publish(topic, key, event)
+            except Exception as error:
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+    def lose_memory(self) -> None:
+        self.sent = []
+
+    async def end_offsets(self) -> dict[int, int]:
+        if self.unreadable:
+            raise KafkaConnectionError("broker unreachable")
+        return {0: len(self.sent)}
+
+    async def close(self) -> None:
+        pass

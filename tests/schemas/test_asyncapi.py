@@ -223,7 +223,7 @@ async def what_the_services_publish(monkeypatch: pytest.MonkeyPatch) -> list[Pub
                 for letter in sent:
                     if letter.topic == FINDINGS:
                         with spy.handling():
-                            await handle(FindingsEvent.model_validate_json(letter.value))
+                            await handle([FindingsEvent.model_validate_json(letter.value)])
         sent += spy.sent()
     return sent
 

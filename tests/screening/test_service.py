@@ -4,23 +4,24 @@ the same test body for both, as in FastStream's own suite."""
 import asyncio
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from laboursight_runtime.kafka import KafkaPublisher, encode, make_broker
-from laboursight_runtime.service import subscribe
+from laboursight_runtime.kafka import KafkaPublisher, Outgoing, encode, make_broker
+from laboursight_runtime.pipeline import subscribe_batch
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import FindingsEvent, SupplierDisclosureEvent
 from laboursight_schemas.upcasting import read_event
 from laboursight_screening.handlers import Screener
 from laboursight_screening.main import ScreeningSettings, bootstrap
-from tests.factories import BONDED_SUPPLIER, supplier_event
+from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER, supplier_event
 from tests.screening.support import REFERENCE, RULES
 
 
@@ -69,7 +70,7 @@ async def running(broker: KafkaBroker, settings: Settings) -> AsyncIterator[Kafk
 async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Settings) -> None:
     broker = make_broker(settings, client_id="test-screening")
     group = f"screening-{uuid.uuid4().hex[:8]}"
-    subscribe(
+    subscribe_batch(
         broker,
         settings,
         topics.SUPPLIER_DISCLOSURES,
@@ -105,6 +106,42 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
     assert headers["dlq.stage"] == "decode"
     assert headers["dlq.source.topic"] == topics.SUPPLIER_DISCLOSURES
     assert headers["dlq.error.type"] == "UnreadableEvent"
+
+
+class BatchRecorder:
+    """A publisher that keeps each ``publish_all``; fails them while ``down``."""
+
+    def __init__(self, down: bool = False) -> None:
+        self.calls: list[list[Outgoing]] = []
+        self.down = down
+
+    async def publish(self, topic: str, key: str, event: Any) -> None:
+        raise AssertionError("screening publishes a batch at once, never one record alone")
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        if self.down:
+            raise KafkaConnectionError("broker unreachable")
+        self.calls.append(list(items))
+
+
+async def test_a_batch_is_published_at_once_with_the_same_ids_every_time() -> None:
+    events = [supplier_event(BONDED_SUPPLIER), supplier_event(CLEAN_SUPPLIER)]
+    publisher = BatchRecorder()
+    screen = Screener(publisher, RULES, REFERENCE)
+    await screen(events)
+    await screen(events)  # a redelivery
+    first, again = publisher.calls
+    assert [(topic, key) for topic, key, _ in first] == [
+        (topics.FINDINGS, "SUP-666"),
+        (topics.FINDINGS, "SUP-001"),
+    ]
+    assert [out.data.disclosure_event_id for _, _, out in first] == [e.id for e in events]
+    assert [out.id for _, _, out in again] == [out.id for _, _, out in first]
+
+
+async def test_a_publish_that_fails_fails_the_batch_for_the_pipeline_to_retry() -> None:
+    with pytest.raises(KafkaConnectionError):
+        await Screener(BatchRecorder(down=True), RULES, REFERENCE)([supplier_event(CLEAN_SUPPLIER)])
 
 
 def test_the_service_refuses_to_start_with_an_unknown_rule_set() -> None:

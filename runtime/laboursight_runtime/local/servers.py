@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 from aiokafka.errors import KafkaError
 from pymongo import MongoClient
@@ -25,6 +25,7 @@ from pymongo.errors import OperationFailure, PyMongoError
 from laboursight_runtime.topics import create_topics
 
 REPLICA_SET = "rs0"
+SERVERS = ("tansu", "mongod")
 
 _PR_SET_PDEATHSIG = 1
 _ALREADY_INITIALIZED = 23  # MongoDB error code for replSetInitiate on an initiated node
@@ -107,6 +108,9 @@ def log_excerpt(path: Path) -> str:
 class LocalServers:
     """tansu and mongod as child processes; `with LocalServers() as servers:` starts and stops them.
 
+    `kill(name)` and `restart(name)` crash one server and bring it back on the same port, for
+    fault tests (`SERVERS` names them).
+
     Synchronous: call it outside a running event loop, from a thread that outlives the servers
     (normally the main thread), because the kernel kills the children when the thread that
     started them exits.
@@ -125,6 +129,7 @@ class LocalServers:
         self._dir: Path | None = None
         self._kafka_port: int | None = None
         self._mongodb_port: int | None = None
+        self._argv: dict[str, list[str]] = {}
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -166,25 +171,51 @@ class LocalServers:
             self._dir = self._prepare_dir()
             self._kafka_port, self._mongodb_port = free_ports(2)
             kafka_url = f"tcp://{self.kafka_bootstrap_servers}"
-            self._spawn(
-                "tansu",
-                [tansu, "broker", "--listener-url", kafka_url, "--advertised-listener-url",
-                 kafka_url, "--storage-engine", "memory://tansu/"],
-            )  # fmt: skip
             db_path = self._dir / "mongodb"
             db_path.mkdir(exist_ok=True)
-            self._spawn(
-                "mongod",
-                [mongod, "--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1",
-                 "--port", str(self._mongodb_port), "--dbpath", str(db_path),
-                 "--wiredTigerCacheSizeGB", "0.25", "--unixSocketPrefix", str(self._dir),
-                 "--quiet"],
-            )  # fmt: skip
+            self._argv = {
+                "tansu": [tansu, "broker", "--listener-url", kafka_url,
+                          "--advertised-listener-url", kafka_url,
+                          "--storage-engine", "memory://tansu/"],
+                "mongod": [mongod, "--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1",
+                           "--port", str(self._mongodb_port), "--dbpath", str(db_path),
+                           "--wiredTigerCacheSizeGB", "0.25",
+                           "--unixSocketPrefix", str(self._dir), "--quiet"],
+            }  # fmt: skip
+            for name in SERVERS:
+                self._spawn(name, log_mode="wb")
             self._start_replica_set(deadline)
             asyncio.run(self._provision_kafka(deadline))
         except BaseException:
             self.stop()
             raise
+
+    def kill(self, name: str) -> None:
+        """Kill one server at once (SIGKILL), as a crash would, and wait until it is gone.
+
+        mongod loses nothing it acknowledged with a journaled write; tansu loses every topic and
+        record it held, as its storage is memory.
+        """
+        process = self._process(name)
+        process.kill()
+        process.wait()
+
+    def restart(self, name: str) -> None:
+        """Start a killed server again on the same port, and wait until it serves.
+
+        mongod reopens the same data folder (recovering from its journal) and is back once it is
+        a writable primary again; tansu comes back empty, so every topic is created again with
+        its partition count before this returns. Clients that connect in between may
+        auto-create a topic first, with the broker's default partition count.
+        """
+        if self._process(name).poll() is None:
+            raise RuntimeError(f"{name} is running: kill it before restarting it")
+        deadline = time.monotonic() + self._start_timeout
+        self._spawn(name, log_mode="ab")
+        if name == "mongod":
+            self._start_replica_set(deadline)
+        else:
+            asyncio.run(self._provision_kafka(deadline))
 
     def stop(self) -> None:
         """Terminate both servers, kill what outlives the stop timeout, remove a temp folder."""
@@ -199,6 +230,7 @@ class LocalServers:
                 process.kill()
                 process.wait()
         self._processes.clear()
+        self._argv.clear()
         if self._dir is not None and self._given_dir is None:
             shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = self._kafka_port = self._mongodb_port = None
@@ -222,8 +254,16 @@ class LocalServers:
         self._given_dir.mkdir(parents=True, exist_ok=True)
         return self._given_dir.resolve()
 
-    def _spawn(self, name: str, argv: list[str]) -> None:
-        with open(self.data_dir / f"{name}.log", "wb") as log:
+    def _process(self, name: str) -> subprocess.Popen[bytes]:
+        if name not in SERVERS:
+            raise ValueError(f"no server {name!r}: the servers are {', '.join(SERVERS)}")
+        if name not in self._processes:
+            raise RuntimeError("LocalServers is not started")
+        return self._processes[name]
+
+    def _spawn(self, name: str, *, log_mode: Literal["wb", "ab"]) -> None:
+        argv = self._argv[name]
+        with open(self.data_dir / f"{name}.log", log_mode) as log:
             try:
                 self._processes[name] = subprocess.Popen(
                     argv,
@@ -275,27 +315,24 @@ class LocalServers:
 
     @staticmethod
     def _initiate(client: MongoClient[dict[str, Any]], host: str) -> None:
+        # The set keeps MongoDB's default writeConcernMajorityJournalDefault (true), as
+        # production does: a majority write is acknowledged only once it is in the journal, so
+        # a kill -9 of mongod loses nothing that was acknowledged.
         members = [{"_id": 0, "host": host}]
         try:
-            client.admin.command(
-                "replSetInitiate",
-                {
-                    "_id": REPLICA_SET,
-                    "members": members,
-                    # A one-node set has no second copy for the journal to protect, and journaled
-                    # majority writes run at a third of the speed (INFRA-NOTES.md). A server crash
-                    # may lose the last ~100 ms of acknowledged writes: fine for dev/test data.
-                    "writeConcernMajorityJournalDefault": False,
-                },
-            )
+            client.admin.command("replSetInitiate", {"_id": REPLICA_SET, "members": members})
         except OperationFailure as exc:
             if exc.code != _ALREADY_INITIALIZED:
                 raise
             # A kept data folder remembers the port of its previous run, and a node that
-            # cannot find itself in the config never becomes primary.
+            # cannot find itself in the config never becomes primary; one initiated by an
+            # older launcher may also still acknowledge majority writes before the journal.
             config = client.admin.command("replSetGetConfig")["config"]
-            if [member["host"] for member in config["members"]] != [host]:
+            if [member["host"] for member in config["members"]] != [host] or not config.get(
+                "writeConcernMajorityJournalDefault", True
+            ):
                 config["members"] = members
+                config["writeConcernMajorityJournalDefault"] = True
                 config["version"] += 1
                 client.admin.command("replSetReconfig", config, force=True)
 

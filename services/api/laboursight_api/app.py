@@ -1,7 +1,11 @@
 """The application and its wiring: ``create_app`` is the one place dependencies are chosen."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI
@@ -11,13 +15,24 @@ from pymongo.asynchronous.database import AsyncDatabase
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
+from laboursight_schemas.envelope import now
 
 from . import contracts, disclosures, entities, errors, health, openapi, subscriptions
+from .background import Background
 from .bus import EventBus, KafkaBus
 from .context import Context
+from .dead_letter_reader import DeadLetterRecorder, read_dead_letters
+from .disclosure_store import DisclosureStore
+from .findings_view import FindingsView
+from .keys import KeyCache
 from .limits import BodyLimit
 from .metrics import RequestTimer
+from .outbox import Timing
+from .publishing import Handoff
+from .relay import Relay
 from .settings import ApiSettings
+from .sweeper import Sweeper
+from .withdrawals import Withdrawals
 
 
 async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSettings) -> None:
@@ -34,6 +49,16 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSetting
     await db[collections.SUBSCRIPTIONS].create_index(
         [("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"
     )
+    await DisclosureStore(db).create_indexes()
+
+
+def timing(settings: ApiSettings) -> Timing:
+    return Timing(
+        write_timeout=timedelta(seconds=settings.api_write_timeout_s),
+        clock_skew=timedelta(seconds=settings.api_clock_skew_s),
+        relay_delay=timedelta(seconds=settings.api_relay_delay_s),
+        screening_deadline=timedelta(seconds=settings.api_screening_deadline_s),
+    )
 
 
 class _Api(FastAPI):
@@ -49,29 +74,40 @@ def create_app(
     publisher: EventBus | None = None,
     db: AsyncDatabase[dict[str, Any]] | None = None,
 ) -> FastAPI:
-    """The api; what is not injected (Kafka, MongoDB) is connected by the lifespan."""
+    """The api; what is not injected (Kafka, MongoDB) is connected by the lifespan.
+
+    The lifespan also runs the outbox's background work: the hand-off, the relay and the
+    sweeper, and, with the real Kafka, the reader of the dead-letter topics.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            background = Background()
             bus = publisher
+            kafka: KafkaBus | None = None
             if bus is None:
                 broker = make_broker(
                     settings,
                     client_id=f"{settings.kafka_client_id}-api",
-                    # A record the client was already told failed (503) must not land later.
+                    # Bounds how long an unacknowledged record occupies the producer.
                     request_timeout_ms=int(settings.api_publish_timeout_s * 1000),
                 )
-                await broker.start()
                 stack.push_async_callback(broker.stop)
-                bus = KafkaBus(broker)
+                bus = kafka = KafkaBus(
+                    broker, timeout_s=settings.api_publish_timeout_s, started=False
+                )
             database = db
             if database is None:
                 client = make_client(settings)
                 stack.push_async_callback(client.close)
                 database = client[settings.mongodb_database]
             await ensure_indexes(database, settings)
-            app.state.context = Context(settings, database, bus)
+            ctx = _context(settings, database, bus)
+            stack.push_async_callback(background.stop)
+            stack.push_async_callback(_finish, ctx, settings.api_publish_timeout_s)
+            _start(background, ctx, kafka)
+            app.state.context = ctx
             yield
 
     app = _Api(title="laboursight api", version="1.0.0", lifespan=lifespan)
@@ -81,3 +117,52 @@ def create_app(
     for module in (disclosures, entities, subscriptions, health, contracts):
         app.include_router(module.router)
     return app
+
+
+def _context(settings: ApiSettings, db: AsyncDatabase[dict[str, Any]], bus: EventBus) -> Context:
+    store = DisclosureStore(db)
+    schedule = timing(settings)
+    return Context(
+        settings=settings,
+        db=db,
+        bus=bus,
+        timing=schedule,
+        disclosures=store,
+        findings=FindingsView(db),
+        handoff=Handoff(bus, store, schedule, now),
+        withdrawals=Withdrawals(store, now),
+        keys=KeyCache(db, settings.api_key_cache_s),
+    )
+
+
+def _start(background: Background, ctx: Context, kafka: KafkaBus | None) -> None:
+    settings, store = ctx.settings, ctx.disclosures
+    relay = Relay(
+        ctx.bus,
+        store,
+        ctx.timing,
+        now,
+        lease=timedelta(seconds=settings.api_relay_lease_s),
+        batch=settings.api_relay_batch,
+    )
+    sweeper = Sweeper(
+        store,
+        ctx.findings,
+        now,
+        deadline=ctx.timing.screening_deadline,
+        batch=settings.api_relay_batch,
+    )
+    if kafka is not None:
+        background.keep_running("kafka", kafka.connect)
+        recorder = DeadLetterRecorder(store, now)
+        background.keep_running("dead letters", partial(read_dead_letters, settings, recorder))
+    background.keep_running("hand-off", ctx.handoff.run)
+    background.every("relay", settings.api_relay_interval_s, relay.run_once)
+    background.every("sweeper", settings.api_sweep_interval_s, sweeper.run_once)
+
+
+async def _finish(ctx: Context, within_s: float) -> None:
+    """At shutdown: publish what was handed off and finish the withdrawals, for a while."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within_s):
+            await asyncio.gather(ctx.handoff.idle(), ctx.withdrawals.settled())

@@ -24,7 +24,7 @@ async def principal(
             "send an API key: Authorization: Bearer <key>",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    found = await authenticate(ctx.db, credentials.credentials)
+    found = await authenticate(ctx.keys, credentials.credentials)
     if found is None:
         raise ApiError(
             401,

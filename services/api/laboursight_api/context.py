@@ -7,7 +7,13 @@ from fastapi import Request
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .bus import EventBus
+from .disclosure_store import DisclosureStore
+from .findings_view import FindingsView
+from .keys import KeyCache
+from .outbox import Timing
+from .publishing import Handoff
 from .settings import ApiSettings
+from .withdrawals import Withdrawals
 
 
 @dataclass(frozen=True)
@@ -15,6 +21,12 @@ class Context:
     settings: ApiSettings
     db: AsyncDatabase[dict[str, Any]]
     bus: EventBus
+    timing: Timing
+    disclosures: DisclosureStore
+    findings: FindingsView
+    handoff: Handoff
+    withdrawals: Withdrawals
+    keys: KeyCache
 
 
 def context(request: Request) -> Context:

@@ -1,5 +1,6 @@
 """The event a submitted disclosure becomes, and the topic it goes to."""
 
+from datetime import datetime
 from typing import Any, Final
 
 from laboursight_schemas import topics
@@ -18,13 +19,20 @@ SOURCE: Final = "/laboursight/api"
 
 
 def submitted_event(
-    disclosure: Disclosure, *, disclosure_id: str, event_id: str, tenant_id: str, submitted_by: str
+    disclosure: Disclosure,
+    *,
+    disclosure_id: str,
+    event_id: str,
+    tenant_id: str,
+    submitted_by: str,
+    time: datetime | None = None,
 ) -> tuple[str, Envelope[Any]]:
-    """(topic, event); the topic's key is ``disclosure.entity_id``."""
+    """(topic, event); the topic's key is ``disclosure.entity_id``; ``time``: when it was
+    accepted (now by default)."""
     common: dict[str, Any] = {
         "id": event_id,
         "source": SOURCE,
-        "time": now(),
+        "time": time or now(),
         "tenant_id": tenant_id,
         "correlation_id": disclosure_id,
     }

@@ -1,10 +1,12 @@
 """The Idempotency-Key header (IETF draft-ietf-httpapi-idempotency-key-header).
 
-A key is reserved (``pending``) before the event is published and completed (``done``) with the
-answer once the broker acknowledged; a retry with the same key and body gets that answer again.
-A reservation whose publish failed, or that was left pending by a request that died, is resumed
-with the same disclosure and event ids: if the first attempt reached Kafka after all, consumers
-drop the second as a duplicate event id instead of screening the disclosure twice.
+A key is reserved (``pending``) with fresh disclosure and event ids before the disclosure is
+written, and completed (``done``) with the answer once MongoDB holds it; a retry with the same
+key and body gets that answer again. A reservation whose write failed (``failed``), or that was
+left pending by a request that died, is resumed with the same ids: if the first write landed
+after all, the second finds it (the disclosure's ``_id`` is unique) and answers as the first
+would have. Ids whose disclosure was withdrawn (a 503) are replaced by fresh ones
+(``reassign``), so a retry is always safe: it accepts the disclosure exactly once.
 """
 
 import hashlib
@@ -152,9 +154,19 @@ class IdempotencyKeys:
         return decision if taken.modified_count else InProgress()
 
     async def fail(self, key: dict[str, str]) -> None:
+        """The write this reservation stood for did not happen: a retry may resume it at once."""
         await self._collection.update_one(
             {**key, "state": "pending"}, {"$set": {"state": "failed"}}
         )
+
+    async def reassign(self, key: dict[str, str], spent: str, fresh: Claimed) -> bool:
+        """Give the reservation ``fresh`` ids in place of those of the withdrawn disclosure
+        ``spent``; False when another request changed it first."""
+        changed = await self._collection.update_one(
+            {**key, "disclosure_id": spent},
+            {"$set": {"disclosure_id": fresh.disclosure_id, "event_id": fresh.event_id}},
+        )
+        return changed.modified_count == 1
 
     async def complete(self, key: dict[str, str], response: dict[str, Any]) -> None:
         await self._collection.update_one(key, {"$set": {"state": "done", "response": response}})

@@ -8,7 +8,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal, get_args
 
@@ -99,10 +100,42 @@ async def create_api_key(
     return key
 
 
-async def authenticate(db: AsyncDatabase[dict[str, Any]], key: str) -> Principal | None:
+class KeyCache:
+    """Stored keys by key id, each kept for ``ttl_s`` after it was read, so that most requests
+    need not read MongoDB; a key changed or deleted in MongoDB is seen within ``ttl_s``.
+    Unknown key ids are never kept: a key is usable the moment it is created."""
+
+    def __init__(
+        self,
+        db: AsyncDatabase[dict[str, Any]],
+        ttl_s: float,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ) -> None:
+        self._collection = db[collections.API_KEYS]
+        self._ttl_s = ttl_s
+        self._clock = clock
+        self._max_keys = max_keys
+        self._kept: dict[str, tuple[float, dict[str, Any]]] = {}
+
+    async def find(self, key_id: str) -> dict[str, Any] | None:
+        kept = self._kept.get(key_id)
+        if kept is not None and self._clock() - kept[0] < self._ttl_s:
+            return kept[1]
+        # The tenant is what this lookup finds out: the one query without a tenant filter.
+        document = await self._collection.find_one({"_id": key_id})
+        if document is None:
+            self._kept.pop(key_id, None)
+        elif self._ttl_s > 0:
+            if len(self._kept) >= self._max_keys:
+                self._kept.clear()
+            self._kept[key_id] = (self._clock(), document)
+        return document
+
+
+async def authenticate(keys: KeyCache, key: str) -> Principal | None:
     parsed = parse_key(key)
     if parsed is None:
         return None
     key_id, secret = parsed
-    # The tenant is what this lookup finds out, so it is the one query without a tenant filter.
-    return verify(await db[collections.API_KEYS].find_one({"_id": key_id}), secret)
+    return verify(await keys.find(key_id), secret)

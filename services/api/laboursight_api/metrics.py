@@ -1,17 +1,49 @@
-"""Prometheus metrics of the HTTP edge."""
+"""Prometheus metrics of the HTTP edge, the outbox and the statuses the api keeps."""
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 ACCEPTED = Counter(
-    "laboursight_api_disclosures_accepted_total", "Disclosures acknowledged by Kafka", ["kind"]
+    "laboursight_api_disclosures_accepted_total",
+    "Disclosures accepted: durable in MongoDB, to be published to Kafka",
+    ["kind"],
 )
 REJECTED = Counter(
     "laboursight_api_disclosures_rejected_total",
     "Disclosures refused, by kind (unknown when unreadable) and reason",
     ["kind", "reason"],
+)
+OUTBOX_PUBLISHED = Counter(
+    "laboursight_api_outbox_published_total",
+    "Outbox entries Kafka acknowledged, by who published them (the accepting request's hand-off, "
+    "or the relay)",
+    ["path"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "laboursight_api_outbox_backlog",
+    "Accepted disclosures not yet published to Kafka, across every replica (read by the relay)",
+)
+OUTBOX_VOIDED = Counter(
+    "laboursight_api_outbox_voided_total",
+    "Writes that reached MongoDB after their request had been answered 503: withdrawn, never "
+    "published",
+)
+REDRIVEN = Counter(
+    "laboursight_api_disclosures_redriven_total",
+    "Disclosures published but not screened by the screening deadline, published again",
+)
+FAILED = Counter(
+    "laboursight_api_disclosures_failed_total",
+    "Disclosures marked failed because their event ended in a dead-letter topic, by the stage "
+    "that gave up",
+    ["stage"],
+)
+DEAD_LETTERS_UNMATCHED = Counter(
+    "laboursight_api_dead_letters_unmatched_total",
+    "Dead letters read that name no disclosure the api could mark failed, by topic",
+    ["topic"],
 )
 REQUEST_SECONDS = Histogram(
     "laboursight_api_request_seconds",

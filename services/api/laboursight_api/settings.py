@@ -1,4 +1,4 @@
-"""The api's settings: the shared ones plus the limits of the HTTP edge."""
+"""The api's settings: the shared ones plus the limits of the HTTP edge and of the outbox."""
 
 from pydantic import Field
 
@@ -7,10 +7,33 @@ from laboursight_runtime.settings import Settings
 
 class ApiSettings(Settings):
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
-    # How long a submitter waits for Kafka before a 503; the producer may still deliver later,
-    # which is why a retry carrying the same Idempotency-Key republishes the same event id.
-    api_publish_timeout_s: float = Field(default=5.0, gt=0)
     api_retry_after_s: int = Field(default=5, ge=1)
     api_idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
     # A reservation left pending this long belongs to a request that died mid-flight.
     api_idempotency_lock_s: float = Field(default=60.0, gt=0)
+    # How long a verified key's stored document is reused before MongoDB is read again (0: never).
+    api_key_cache_s: float = Field(default=10.0, ge=0)
+
+    # The deadline of the MongoDB writes that accept a disclosure: acknowledged within it is a
+    # 202, otherwise a 503, and a write that reaches MongoDB after it is void (``outbox``).
+    api_write_timeout_s: float = Field(default=5.0, gt=0)
+    # How far the api's clock may be from MongoDB's when a late write is judged void.
+    api_clock_skew_s: float = Field(default=2.0, ge=0)
+    # How long a publish to Kafka may wait for the acknowledgement; what is not acknowledged is
+    # left to the relay, so this only bounds how long a record occupies the producer.
+    api_publish_timeout_s: float = Field(default=5.0, gt=0)
+
+    # The relay leaves a disclosure to the request that accepted it for this long after the
+    # request's deadline, then publishes it if it is still unpublished.
+    api_relay_delay_s: float = Field(default=5.0, ge=0)
+    api_relay_interval_s: float = Field(default=1.0, gt=0)
+    # A relay's claim on a batch; past it another replica may publish the batch again.
+    api_relay_lease_s: float = Field(default=30.0, gt=0)
+    api_relay_batch: int = Field(default=500, ge=1)
+
+    # An accepted disclosure without findings this long after its publication is re-driven.
+    api_screening_deadline_s: float = Field(default=300.0, gt=0)
+    api_sweep_interval_s: float = Field(default=30.0, gt=0)
+
+    # The consumer group that reads the dead-letter topics into `failed` statuses.
+    api_dead_letter_group: str = Field(default="api-dead-letters", min_length=1)

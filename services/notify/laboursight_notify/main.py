@@ -1,7 +1,8 @@
-"""The notify service: alerts in, signed webhooks out, every outcome kept in ``deliveries``."""
+"""The notify service: alerts in, deliveries recorded, signed webhooks sent by the dispatcher."""
 
 import argparse
 from collections.abc import Sequence
+from datetime import timedelta
 from functools import partial
 
 from faststream.asgi import AsgiFastStream
@@ -9,15 +10,18 @@ from faststream.asgi import AsgiFastStream
 from laboursight_runtime import logs
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
-from laboursight_runtime.service import consumer_app, serve, subscribe
+from laboursight_runtime.pipeline import subscribe_batch
+from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import AlertEvent
 
-from .handlers import Notifier
+from .dispatcher import Dispatcher
+from .handlers import RecordDeliveries
+from .settings import NotifySettings
 from .stores import (
-    DeliveryLog,
-    MongoDeliveryLog,
+    DeliveryQueue,
+    MongoDeliveryQueue,
     MongoSubscriptions,
     SubscriptionStore,
     create_indexes,
@@ -29,48 +33,72 @@ GROUP_ID = "notify"
 
 def bootstrap(
     settings: Settings,
+    notify: NotifySettings | None = None,
     *,
     subscriptions: SubscriptionStore | None = None,
-    deliveries: DeliveryLog | None = None,
+    deliveries: DeliveryQueue | None = None,
     sender: WebhookSender | None = None,
 ) -> AsgiFastStream:
-    """Wire the service; tests pass fakes for the ports, production takes the defaults."""
+    """Wire the service; tests pass fakes for the ports, production takes the defaults.
+
+    The dispatcher starts after the broker and stops before it, so no webhook is sent by a
+    process that is not consuming, and none is in flight when the clients close.
+    """
+    notify = notify if notify is not None else NotifySettings()
     broker = make_broker(settings, client_id="notify")
     mongo = make_client(settings)
     db = mongo[settings.mongodb_database]
     http = http_client()
-    notifier = Notifier(
-        subscriptions if subscriptions is not None else MongoSubscriptions(db),
-        deliveries if deliveries is not None else MongoDeliveryLog(db),
+    subscriptions = subscriptions if subscriptions is not None else MongoSubscriptions(db)
+    deliveries = deliveries if deliveries is not None else MongoDeliveryQueue(db)
+    dispatcher = Dispatcher(
+        deliveries,
+        subscriptions,
         sender if sender is not None else SignedWebhookSender(http),
+        policy=notify.retry_policy(),
+        circuits=notify.circuits(),
+        concurrency=notify.concurrency,
+        attempt_timeout=timedelta(seconds=notify.attempt_timeout_s),
+        lease=timedelta(seconds=notify.lease_s),
+        poll_interval=timedelta(seconds=notify.poll_interval_s),
     )
-    consumer = subscribe(
+    record = RecordDeliveries(
+        subscriptions, deliveries, horizon=notify.retry_horizon, on_recorded=dispatcher.wake
+    )
+
+    consumer = subscribe_batch(
         broker,
         settings,
         topics.ALERTS,
         group_id=GROUP_ID,
         event_type=AlertEvent,
-        handle=notifier,
+        handle=record,
     )
     app = consumer_app(
         broker, consumers=[consumer], mongo=mongo, on_startup=[partial(create_indexes, db)]
     )
-    # After the broker stopped, so no handler is still posting.
+    app.after_startup(dispatcher.start)
+    app.on_shutdown(dispatcher.stop)
     app.after_shutdown(http.aclose)
     return app
 
 
 DESCRIPTION = (
-    "Run the notify service: read alerts and deliver them to the tenants' webhook subscriptions, "
-    "signed, every delivery kept in MongoDB. It takes no arguments; it is configured by the "
-    "environment (see the README): KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, "
-    "KAFKA_FETCH_MAX_WAIT_MS, KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, "
-    "MONGODB_DATABASE, HTTP_HOST/HTTP_PORT (health and metrics) and LOG_LEVEL."
+    "Run the notify service: read alerts, record a delivery for each of the tenant's webhook "
+    "subscriptions it reaches, and send them signed, retried with backoff and kept in MongoDB. "
+    "It takes no arguments; it is configured by the environment (see the README): "
+    "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
+    "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
+    "HTTP_HOST/HTTP_PORT (health and metrics), LOG_LEVEL, and NOTIFY_RETRY_HORIZON_S, "
+    "NOTIFY_RETRY_FIRST_WAIT_S, NOTIFY_RETRY_MAX_WAIT_S, NOTIFY_CIRCUIT_FAILURES, "
+    "NOTIFY_CIRCUIT_COOLDOWN_S, NOTIFY_CONCURRENCY, NOTIFY_ENDPOINT_CONCURRENCY, "
+    "NOTIFY_ATTEMPT_TIMEOUT_S, NOTIFY_LEASE_S and NOTIFY_POLL_INTERVAL_S."
 )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     argparse.ArgumentParser(prog="laboursight-notify", description=DESCRIPTION).parse_args(argv)
     settings = Settings()
+    notify = NotifySettings()
     logs.configure("notify", settings.log_level)
-    serve(bootstrap(settings), settings)
+    serve(bootstrap(settings, notify), settings)

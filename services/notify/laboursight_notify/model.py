@@ -1,14 +1,18 @@
-"""Who hears about an alert, and what one attempt to tell them came to. Plain Python, no I/O."""
+"""Who hears about an alert, what is owed to them, and what one attempt to tell them came to.
+
+Plain Python, no I/O.
+"""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import urlsplit
 
 from laboursight_schemas.envelope import AlertEvent
 from laboursight_schemas.findings import RISK_LEVELS, RiskLevel
 
-DeliveryStatus = Literal["delivered", "failed"]
+DeliveryStatus = Literal["pending", "delivered", "dead"]
 
 DEFAULT_MIN_RISK_LEVEL: RiskLevel = "high"
 
@@ -46,6 +50,66 @@ def delivery_id(event_id: str, subscription_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """A receiver as its health is judged: one tenant's webhook URL."""
+
+    tenant_id: str
+    url: str
+
+    @property
+    def host(self) -> str:
+        """``host[:port]`` without credentials: a metric label that names no secret or path."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or "unknown"
+        if ":" in host:
+            host = f"[{host}]"  # an IPv6 address, bracketed as in a URL
+        return f"{host}:{parts.port}" if parts.port else host
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One alert event owed to one subscription, as recorded when the alert was read.
+
+    ``body`` is the alert's CloudEvent exactly as every attempt sends it; ``expires_at`` is the
+    end of the retry horizon, fixed when the delivery is recorded; ``attempts`` counts the POSTs
+    made so far.
+    """
+
+    id: str
+    tenant_id: str
+    alert_id: str
+    alert_event_id: str
+    subscription_id: str
+    url: str
+    body: str
+    alert_time: datetime
+    recorded_at: datetime
+    expires_at: datetime
+    attempts: int = 0
+
+    @classmethod
+    def owed(
+        cls, event: AlertEvent, subscription: Subscription, *, at: datetime, horizon: timedelta
+    ) -> "Delivery":
+        return cls(
+            id=delivery_id(event.id, subscription.id),
+            tenant_id=event.tenant_id,
+            alert_id=event.data.alert_id,
+            alert_event_id=event.id,
+            subscription_id=subscription.id,
+            url=subscription.url,
+            body=event.model_dump_json(),
+            alert_time=event.time,
+            recorded_at=at,
+            expires_at=at + horizon,
+        )
+
+    @property
+    def endpoint(self) -> Endpoint:
+        return Endpoint(self.tenant_id, self.url)
+
+
+@dataclass(frozen=True)
 class Attempt:
     """One POST: the receiver's HTTP status, or (``status_code`` None) why no answer came."""
 
@@ -65,41 +129,9 @@ class Attempt:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """How delivering one alert event to one subscription ended; ``failed`` is a dead letter."""
+class AttemptRecord:
+    """An attempt as the delivery log keeps it: when it ended and how long the POST took."""
 
-    id: str
-    tenant_id: str
-    alert_id: str
-    alert_event_id: str
-    subscription_id: str
-    url: str
-    status: DeliveryStatus
-    attempts: int
-    last_status_code: int | None
-    last_error: str | None
-    updated_at: datetime
-
-    @classmethod
-    def outcome(
-        cls,
-        event: AlertEvent,
-        subscription: Subscription,
-        *,
-        attempts: int,
-        last: Attempt,
-        at: datetime,
-    ) -> "Delivery":
-        return cls(
-            id=delivery_id(event.id, subscription.id),
-            tenant_id=event.tenant_id,
-            alert_id=event.data.alert_id,
-            alert_event_id=event.id,
-            subscription_id=subscription.id,
-            url=subscription.url,
-            status="delivered" if last.succeeded else "failed",
-            attempts=attempts,
-            last_status_code=last.status_code,
-            last_error=last.error,
-            updated_at=at,
-        )
+    attempt: Attempt
+    at: datetime
+    latency_s: float

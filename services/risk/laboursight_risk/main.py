@@ -8,12 +8,15 @@ from faststream.asgi import AsgiFastStream
 from laboursight_runtime import logs
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.mongo import make_client
-from laboursight_runtime.service import consumer_app, serve, subscribe
+from laboursight_runtime.pipeline import subscribe_batch
+from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import FindingsEvent
 
+from .broker_log import KafkaAlertLog
 from .handlers import RecordFindings
+from .relay import OutboxRelay
 from .store import MongoRiskStore
 
 GROUP = "risk"
@@ -23,13 +26,23 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
     broker = make_broker(settings, client_id="risk")
     client = make_client(settings)
     store = MongoRiskStore(client, settings.mongodb_database)
-    handle = RecordFindings(store, KafkaPublisher(broker))
-    consumer = subscribe(
-        broker, settings, topics.FINDINGS, group_id=GROUP, event_type=FindingsEvent, handle=handle
+    publisher = KafkaPublisher(broker)
+    consumer = subscribe_batch(
+        broker,
+        settings,
+        topics.FINDINGS,
+        group_id=GROUP,
+        event_type=FindingsEvent,
+        handle=RecordFindings(store, publisher),
     )
-    return consumer_app(
+    app = consumer_app(
         broker, consumers=[consumer], mongo=client, on_startup=[store.create_indexes]
     )
+    relay = OutboxRelay(store.outbox, publisher, KafkaAlertLog(settings.kafka_bootstrap_servers))
+    # Once the broker is connected, and stopped before it disconnects.
+    app.after_startup(relay.start)
+    app.on_shutdown(relay.stop)
+    return app
 
 
 DESCRIPTION = (

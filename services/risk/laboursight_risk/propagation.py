@@ -1,10 +1,10 @@
 """What one findings event changes: the entity's profile, the far ends of its chain links,
 and the suppliers whose inheritance follows; and the alerts those changes raise.
 
-The store runs ``settle`` inside its transaction and only loads and saves. A link is kept at
-both of its ends, and an event writes every profile whose share of the chain it changes, so two
-concurrent events whose decisions depend on each other write a common document and the
-database's write-conflict check makes one of them retry on the other's result.
+A batch is settled event by event inside one transaction (fold.py), which only loads and saves.
+A link is kept at both of its ends, and an event writes every profile whose share of the chain
+it changes, so two concurrent batches whose decisions depend on each other write a common
+document and the database's write-conflict check makes one of them retry on the other's result.
 """
 
 from collections.abc import Awaitable, Callable, Collection
@@ -23,9 +23,6 @@ Load = Callable[[EntityKind, Collection[str]], Awaitable[dict[str, Profile]]]
 class Outcome:
     profiles: tuple[Profile, ...]
     alerts: tuple[AlertRaised, ...]
-
-
-Decide = Callable[[Load], Awaitable[Outcome]]
 
 
 async def settle(load: Load, *, tenant_id: str, computed: FindingsComputed) -> Outcome:

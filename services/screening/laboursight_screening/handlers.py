@@ -1,13 +1,14 @@
-"""Screening a submitted disclosure: run the engine, publish one FindingsComputed event.
+"""Screening submitted disclosures: run the engine, publish one FindingsComputed event each.
 
 Idempotent without state: the findings event id derives from the disclosure event id, the
 rule-set version and the reference-data edition, so a redelivered disclosure republishes the
 same event, which downstream consumers recognise.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
-from laboursight_runtime.kafka import Publisher
+from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import (
     DATA_VERSIONS,
@@ -59,13 +60,21 @@ def findings_event(
 
 
 class Screener:
+    """A batch handler (``laboursight_runtime.pipeline.BatchHandler``): screens every disclosure
+    of the batch, then publishes all the findings at once and returns when the broker has
+    acknowledged every one. An engine error on one disclosure fails the batch, and the pipeline
+    isolates that disclosure; findings already published for the others are published again,
+    with the same event ids."""
+
     def __init__(
-        self, publisher: Publisher, rules: CompiledRuleSet, reference: ReferenceData
+        self, publisher: BatchPublisher, rules: CompiledRuleSet, reference: ReferenceData
     ) -> None:
         self._publisher = publisher
         self._rules = rules
         self._reference = reference
 
-    async def __call__(self, event: Envelope[Any]) -> None:
-        out = findings_event(event, self._rules, self._reference)
-        await self._publisher.publish(topics.FINDINGS, out.data.entity_id, out)
+    async def __call__(self, events: Sequence[Envelope[Any]]) -> None:
+        outgoing = [findings_event(event, self._rules, self._reference) for event in events]
+        await self._publisher.publish_all(
+            [(topics.FINDINGS, out.data.entity_id, out) for out in outgoing]
+        )

@@ -9,7 +9,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from laboursight_runtime import logs
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
-from laboursight_runtime.service import consumer_app, serve, subscribe
+from laboursight_runtime.pipeline import subscribe_batch
+from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import RecruiterDisclosureEvent, SupplierDisclosureEvent
@@ -51,7 +52,9 @@ def bootstrap(settings: Settings, screening: ScreeningSettings) -> AsgiFastStrea
     broker = make_broker(settings, client_id="screening")
     screener = Screener(KafkaPublisher(broker), rules, reference)
     consumers = [
-        subscribe(broker, settings, topic, group_id=group, event_type=event_type, handle=screener)
+        subscribe_batch(
+            broker, settings, topic, group_id=group, event_type=event_type, handle=screener
+        )
         for topic, event_type, group in INPUTS
     ]
     return consumer_app(broker, consumers=consumers)

@@ -1,0 +1,70 @@
+"""Moving a partition's offsets: commit past what is durable, or seek back to redo.
+
+Why not FastStream's ``message.ack()``/``nack()`` on a batch (0.7.8, ``KafkaAckableMessage``):
+``ack()`` calls ``consumer.commit()`` with no offsets, which commits the consumer's *position* on
+every assigned partition — everything fetched so far, including records of a partition whose
+part of the batch was rewound, or records fetched while the batch was handled. ``nack()`` seeks
+every partition of the batch back to its first record, so one partition's transient failure would
+redo the others. The pipeline instead commits explicit offsets per partition, and seeks only the
+partitions it must (the subscriber is ``AckPolicy.MANUAL``, so FastStream does neither itself).
+"""
+
+import contextlib
+from collections.abc import Mapping
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import IllegalStateError
+
+
+class Offsets(Protocol):
+    async def commit(self, next_offsets: Mapping[int, int]) -> None:
+        """Commit, for each partition, the offset of the next record to read; return once the
+        broker stored them. Raises when it did not."""
+        ...
+
+    def rewind(self, partition: int, offset: int) -> None:
+        """Fetch ``partition`` again from ``offset``, dropping what was fetched beyond it."""
+        ...
+
+    async def positions(self) -> dict[int, int]:
+        """Every partition of the topic assigned now, with the offset its next batch starts at."""
+        ...
+
+
+class KafkaOffsets:
+    """The subscriber's own consumer: only it may commit for the group's assignment."""
+
+    def __init__(self, consumer: AIOKafkaConsumer, topic: str) -> None:
+        self._consumer = consumer
+        self._topic = topic
+
+    async def commit(self, next_offsets: Mapping[int, int]) -> None:
+        if next_offsets:
+            await self._consumer.commit(
+                {TopicPartition(self._topic, p): offset for p, offset in next_offsets.items()}
+            )
+
+    def rewind(self, partition: int, offset: int) -> None:
+        # Revoked meanwhile: its new owner starts from the last commit, which is not past it.
+        with contextlib.suppress(IllegalStateError):
+            self._consumer.seek(TopicPartition(self._topic, partition), offset)
+
+    async def positions(self) -> dict[int, int]:
+        assigned = [tp for tp in self._consumer.assignment() if tp.topic == self._topic]
+        with contextlib.suppress(IllegalStateError):  # a rebalance began: ask again later
+            return {tp.partition: await self._consumer.position(tp) for tp in assigned}
+        return {}
+
+
+class NoOffsets:
+    """FastStream's in-memory test broker keeps no offsets: nothing to commit or seek."""
+
+    async def commit(self, next_offsets: Mapping[int, int]) -> None:
+        return None
+
+    def rewind(self, partition: int, offset: int) -> None:
+        return None
+
+    async def positions(self) -> dict[int, int]:
+        return {}

@@ -1,0 +1,342 @@
+"""A batch subscription: FastStream's batch subscriber feeding the steps, one task per partition."""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from typing import Any, Generic
+
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from faststream.kafka import KafkaBroker, KafkaMessage
+
+from laboursight_runtime.dead_letters import DeadLetter, DeadLetterSink, KafkaDeadLetters
+from laboursight_runtime.kafka import consumer_options
+from laboursight_runtime.metrics import (
+    BATCH_RECORDS,
+    BATCH_SECONDS,
+    DEAD_LETTERS,
+    HALTED,
+    MESSAGES,
+    TRANSIENT_FAILURES,
+)
+from laboursight_runtime.settings import Settings
+
+from .guard import GuardLimits, GuardState, recovered
+from .handler import BatchHandler, EventT
+from .health import WriteHealth
+from .history import DeadLetterHistory, KafkaDeadLetterHistory, NoHistory
+from .offsets import KafkaOffsets, NoOffsets, Offsets
+from .partition import PartitionOutcome, PartitionStep
+from .retry import Retry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LIMITS = GuardLimits()
+
+Records = Sequence["ConsumerRecord[Any, Any]"]
+
+
+class BatchSubscription(Generic[EventT]):
+    """The steps of ``pipeline`` over every batch of one topic, for one consumer group.
+
+    ``halted`` is why it stopped (``None`` while it runs): its dead-letter guard, or a failure
+    of the pipeline itself. ``write_problems()`` are the writes failing now (for ``/readyz``).
+
+    Each batch is split by partition and the partitions run concurrently; a partition's records
+    stay in offset order. The batch's offsets are committed together once every partition is
+    done. Whatever escapes the steps rewinds every partition of the batch to its first record
+    first, so no later commit can skip a record: a cancellation (shutdown) then propagates; any
+    other error is a bug of the pipeline, and halts the subscription rather than loop on it.
+    """
+
+    def __init__(
+        self,
+        *,
+        topic: str,
+        group_id: str,
+        step: PartitionStep[EventT],
+        history: DeadLetterHistory,
+        limits: GuardLimits,
+        retry: Retry,
+        health: WriteHealth,
+    ) -> None:
+        self.topic = topic
+        self.group_id = group_id
+        self.halted: str | None = None
+        self.on_halt: Callable[[str], None] = lambda reason: None
+        self._step = step
+        self._history = history
+        self._limits = limits
+        self._retry = retry
+        self._health = health
+        self._guards: dict[int, GuardState] = {}
+        # Bumped at every rebalance: a batch that began before it must not store guard states.
+        self._generation = 0
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        topic: str,
+        group_id: str,
+        event_type: type[EventT],
+        handle: BatchHandler[EventT],
+        dead_letters: DeadLetterSink,
+        history: DeadLetterHistory,
+        limits: GuardLimits,
+        retry_budget_s: float,
+    ) -> "BatchSubscription[EventT]":
+        """The steps assembled around ``handle``, sharing one retry policy whose transient
+        failures are counted and make the consumer unready until the next success."""
+        health = WriteHealth()
+
+        def transient(error: BaseException) -> None:
+            TRANSIENT_FAILURES.labels(topic, group_id).inc()
+            health.failed("handle", error)
+
+        retry = Retry(retry_budget_s, on_transient=transient)
+        step = PartitionStep(
+            event_type=event_type,
+            handle=handle,
+            dead_letters=_Recorded(dead_letters, health),
+            retry=retry,
+        )
+        return cls(
+            topic=topic,
+            group_id=group_id,
+            step=step,
+            history=history,
+            limits=limits,
+            retry=retry,
+            health=health,
+        )
+
+    def write_problems(self) -> dict[str, str]:
+        return {f"{self.topic} {kind}": error for kind, error in self._health.problems().items()}
+
+    @property
+    def listener(self) -> ConsumerRebalanceListener:
+        """Forgets the guard state of partitions that move: their next owner recovers it."""
+        return _Forget(self)
+
+    def forget(self) -> None:
+        self._generation += 1
+        self._guards.clear()
+
+    async def __call__(self, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        # A tuple from the real subscriber; FastStream's in-memory test broker hands a list.
+        records: Records = (raw,) if isinstance(raw, ConsumerRecord) else tuple(raw)
+        consumer = message.consumer
+        if isinstance(consumer, AIOKafkaConsumer):
+            await self.process(records, KafkaOffsets(consumer, self.topic), self._history)
+        else:
+            await self.process(records, NoOffsets(), NoHistory())
+
+    async def process(self, records: Records, offsets: Offsets, history: DeadLetterHistory) -> None:
+        """Run the steps over one fetched batch (any partitions of this topic, not empty)."""
+        partitions = _by_partition(records)
+        try:
+            await self._batch(partitions, offsets, history)
+        except BaseException as error:
+            for partition, batch in partitions.items():
+                offsets.rewind(partition, batch[0].offset)
+            if not isinstance(error, Exception):
+                raise
+            log.exception("consumer pipeline failed, batch rewound")
+            self._halt(f"the consumer pipeline failed: {error!r}")
+
+    async def _batch(
+        self, partitions: dict[int, Records], offsets: Offsets, history: DeadLetterHistory
+    ) -> None:
+        started = time.perf_counter()
+        if self.halted or not await self._recover(partitions, offsets, history):
+            for partition, batch in partitions.items():
+                offsets.rewind(partition, batch[0].offset)
+            return
+        generation = self._generation
+        async with asyncio.TaskGroup() as group:
+            tasks = {
+                partition: group.create_task(self._step(batch, self._guards[partition]))
+                for partition, batch in partitions.items()
+            }
+        outcomes = {partition: task.result() for partition, task in tasks.items()}
+        for partition, outcome in outcomes.items():
+            if outcome.rewind is not None:
+                offsets.rewind(partition, outcome.rewind)
+            if generation == self._generation:
+                self._guards[partition] = outcome.guard
+        await self._commit(offsets, outcomes)
+        self._report(partitions, outcomes, time.perf_counter() - started)
+
+    async def _recover(
+        self, partitions: dict[int, Records], offsets: Offsets, history: DeadLetterHistory
+    ) -> bool:
+        """Give each partition seen for the first time since (re)assignment its guard state, from
+        the dead letters behind its position; every other assigned partition without one too, in
+        the same read of the history. False if the history could not be read."""
+        if all(p in self._guards for p in partitions):
+            return True
+        generation = self._generation
+        assigned = await offsets.positions()
+        fetched = {p: batch[0].offset for p, batch in partitions.items()}
+        positions = {
+            p: position for p, position in (assigned | fetched).items() if p not in self._guards
+        }
+        since = {p: position - self._limits.window for p, position in positions.items()}
+        try:
+            dead = await self._retry(lambda: history.dead_offsets(self.topic, since))
+        except Exception as error:
+            self._health.failed("dead-letter history", error)
+            log.error("dead-letter history unreadable, batch rewound", extra={"error": repr(error)})
+            return False
+        self._health.succeeded("dead-letter history")
+        if generation == self._generation:
+            for p, position in positions.items():
+                self._guards[p] = recovered(self._limits, position, dead.get(p, set()))
+        return generation == self._generation
+
+    async def _commit(self, offsets: Offsets, outcomes: dict[int, PartitionOutcome]) -> None:
+        """Effects and dead letters are durable by now, so a failed commit only means they may
+        be redelivered: nothing is rewound, and the next commit covers these offsets too."""
+        commits = {p: o.commit for p, o in outcomes.items() if o.commit is not None}
+        try:
+            await offsets.commit(commits)
+        except (CommitFailedError, IllegalStateError) as error:
+            log.info("commit refused after a rebalance", extra={"error": repr(error)})
+        except Exception as error:
+            self._health.failed("commit", error)
+            log.warning("offset commit failed", extra={"error": repr(error)})
+        else:
+            self._health.succeeded("commit")
+
+    def _report(
+        self, partitions: dict[int, Records], outcomes: dict[int, PartitionOutcome], took: float
+    ) -> None:
+        BATCH_SECONDS.labels(self.topic).observe(took)
+        for partition, outcome in outcomes.items():
+            BATCH_RECORDS.labels(self.topic).observe(len(partitions[partition]))
+            MESSAGES.labels(self.topic, "processed").inc(outcome.processed)
+            MESSAGES.labels(self.topic, "dead_lettered").inc(len(outcome.dead_letters))
+            MESSAGES.labels(self.topic, "rewound").inc(outcome.rewound)
+            for letter in outcome.dead_letters:
+                DEAD_LETTERS.labels(self.topic, self.group_id, letter.stage).inc()
+                log.error(
+                    "message dead-lettered",
+                    extra={
+                        "topic": letter.record.topic,
+                        "partition": letter.record.partition,
+                        "offset": letter.record.offset,
+                        "stage": letter.stage,
+                        "error": repr(letter.error),
+                    },
+                )
+            if outcome.rewind is None:
+                self._health.succeeded("handle")
+            if outcome.halted is not None:
+                self._halt(f"partition {partition} of {self.topic}: {outcome.halted}")
+
+    def _halt(self, reason: str) -> None:
+        if self.halted is not None:
+            return
+        self.halted = reason
+        HALTED.labels(self.topic, self.group_id).set(1)
+        log.critical("consumer halted", extra={"reason": reason})
+        self.on_halt(reason)
+
+
+class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, subscription: BatchSubscription[Any]) -> None:
+        self._subscription = subscription
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        self._subscription.forget()
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        self._subscription.forget()
+
+
+def _by_partition(records: Records) -> dict[int, Records]:
+    split: dict[int, list[ConsumerRecord[Any, Any]]] = defaultdict(list)
+    for record in records:
+        split[record.partition].append(record)
+    return {p: sorted(batch, key=lambda r: r.offset) for p, batch in split.items()}
+
+
+def subscribe_batch(
+    broker: KafkaBroker,
+    settings: Settings,
+    topic: str,
+    *,
+    group_id: str,
+    event_type: type[EventT],
+    handle: BatchHandler[EventT],
+    max_records: int = 500,
+    max_wait_ms: int = 10,
+    retry_budget_s: float = 60.0,
+    limits: GuardLimits = DEFAULT_LIMITS,
+) -> BatchSubscription[EventT]:
+    """Consume ``topic`` as group ``group_id`` through the pipeline's steps with ``handle``.
+
+    ``max_records``: the most records one fetch hands on (a partition's batch is at most that);
+    ``max_wait_ms``: how long the subscriber waits for a first record before polling again.
+    ``retry_budget_s``: how long a transient failure is retried in place before a rewind.
+    ``limits``: the dead-letter guard's. Dead letters go to ``<topic>.dlq`` through ``broker``.
+
+    When the subscription halts, its subscriber stops fetching (the group rebalances its
+    partitions to the other members, whose guards recover the same state and halt as well).
+    """
+    subscription = BatchSubscription.build(
+        topic=topic,
+        group_id=group_id,
+        event_type=event_type,
+        handle=handle,
+        dead_letters=KafkaDeadLetters(broker, group_id),
+        history=KafkaDeadLetterHistory(settings.kafka_bootstrap_servers, group_id),
+        limits=limits,
+        retry_budget_s=retry_budget_s,
+    )
+    subscriber = broker.subscriber(
+        topic,
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=max_wait_ms,
+        listener=subscription.listener,
+        **consumer_options(settings, group_id=group_id),
+    )
+    stopping: set[asyncio.Task[None]] = set()
+
+    def stop(_reason: str) -> None:
+        task = asyncio.get_running_loop().create_task(subscriber.stop())
+        stopping.add(task)
+        task.add_done_callback(stopping.discard)
+
+    subscription.on_halt = stop
+    subscriber(_handler(subscription))
+    return subscription
+
+
+def _handler(subscription: BatchSubscription[Any]) -> Callable[[KafkaMessage], Any]:
+    # FastStream injects the message by this annotation (faststream.kafka.KafkaMessage).
+    async def on_batch(message: KafkaMessage) -> None:
+        await subscription(message)
+
+    return on_batch
+
+
+class _Recorded:
+    """Dead letters whose publishing outcome reaches readiness."""
+
+    def __init__(self, sink: DeadLetterSink, health: WriteHealth) -> None:
+        self._sink = sink
+        self._health = health
+
+    async def send_all(self, letters: Sequence[DeadLetter]) -> None:
+        try:
+            await self._sink.send_all(letters)
+        except Exception as error:
+            self._health.failed("dead letters", error)
+            raise
+        self._health.succeeded("dead letters")

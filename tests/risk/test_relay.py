@@ -1,0 +1,111 @@
+"""The outbox relay with fakes: what it publishes, when, and that it keeps trying."""
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+from prometheus_client import REGISTRY
+
+from laboursight_risk.outbox import OutboxEntry
+from laboursight_risk.relay import OutboxRelay
+from laboursight_schemas import topics
+from tests.risk.builders import outbox_entry
+from tests.risk.fakes import FakeBroker, InMemoryRiskStore
+
+
+async def holding(*entries: OutboxEntry) -> InMemoryRiskStore:
+    store = InMemoryRiskStore()
+    async with store.unit_of_work() as uow:
+        await uow.outbox.add(entries)
+        await uow.commit()
+    return store
+
+
+def ago(seconds: float) -> datetime:
+    return datetime.now(UTC) - timedelta(seconds=seconds)
+
+
+def backlog_gauge() -> float | None:
+    return REGISTRY.get_sample_value("laboursight_alert_outbox_backlog")
+
+
+async def test_only_entries_past_their_grace_are_relayed() -> None:
+    stale, fresh = outbox_entry("SUP-1", raised_at=ago(60)), outbox_entry("SUP-2", raised_at=ago(0))
+    store, broker = await holding(stale, fresh), FakeBroker()
+    assert await OutboxRelay(store.outbox, broker, broker, grace_s=30).relay_once() == 1
+    ((topic, key, event),) = broker.sent
+    assert (topic, key, event.id, event.data) == (
+        topics.ALERTS,
+        "SUP-1",
+        stale.event().id,
+        stale.alert,
+    )
+    assert await store.outbox.older_than(datetime.now(UTC) + timedelta(days=1), 10) == [fresh]
+
+
+async def test_a_backlog_longer_than_a_page_is_relayed_in_one_run() -> None:
+    entries = [outbox_entry(f"SUP-{i}", raised_at=ago(60 - i)) for i in range(5)]
+    store, broker = await holding(*entries), FakeBroker()
+    assert await OutboxRelay(store.outbox, broker, broker, grace_s=0, page=2).relay_once() == 5
+    assert [e.data.entity_id for _, _, e in broker.sent] == [f"SUP-{i}" for i in range(5)]
+    assert await store.outbox.backlog() == 0
+
+
+async def test_the_backlog_gauge_counts_what_is_unpublished() -> None:
+    store = await holding(outbox_entry("SUP-1", raised_at=ago(60)), outbox_entry("SUP-2"))
+    broker = FakeBroker(fail_times=2)
+    relay = OutboxRelay(store.outbox, broker, broker, grace_s=0)
+    with pytest.raises(KafkaConnectionError):
+        await relay.relay_once()
+    assert backlog_gauge() == 2
+    assert await relay.relay_once() == 2
+    await relay.relay_once()
+    assert backlog_gauge() == 0
+
+
+async def test_the_running_relay_keeps_trying_until_the_broker_takes_them() -> None:
+    store = await holding(outbox_entry("SUP-1", raised_at=ago(60)))
+    broker = FakeBroker(fail_times=3)
+    relay = OutboxRelay(store.outbox, broker, broker, grace_s=0, interval_s=0.01)
+    await relay.start()
+    try:
+        for _ in range(1000):
+            if not await store.outbox.backlog():
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        await relay.stop()
+    assert await store.outbox.backlog() == 0
+    assert [e.data.entity_id for _, _, e in broker.sent] == ["SUP-1"]
+
+
+async def test_alerts_published_shortly_before_the_broker_lost_its_memory_are_published_again() -> (
+    None
+):
+    old, recent = (
+        outbox_entry("SUP-1", raised_at=ago(900)),
+        outbox_entry("SUP-2", raised_at=ago(60)),
+    )
+    store, broker = await holding(old, recent), FakeBroker()
+    relay = OutboxRelay(store.outbox, broker, broker, grace_s=0, redrive_s=300)
+    assert await relay.relay_once() == 2
+    # The older one was published (and, say, delivered) long before the loss.
+    key = (old.tenant_id, old.alert.alert_id)
+    store.alerts[key] = replace(store.alerts[key], published_at=ago(900))
+    broker.lose_memory()
+    assert await relay.relay_once() == 1
+    assert [e.data.entity_id for _, _, e in broker.sent] == ["SUP-2"]
+    assert await relay.relay_once() == 0
+
+
+async def test_an_unreadable_log_does_not_stop_the_relay_nor_hide_a_loss() -> None:
+    store, broker = await holding(outbox_entry("SUP-1", raised_at=ago(60))), FakeBroker()
+    relay = OutboxRelay(store.outbox, broker, broker, grace_s=0)
+    assert await relay.relay_once() == 1
+    broker.lose_memory()
+    broker.unreadable = True
+    assert await relay.relay_once() == 0
+    broker.unreadable = False
+    assert await relay.relay_once() == 1
