@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from laboursight_runtime.local.servers import die_with_parent
-from laboursight_runtime.local.stack import SERVICES, STOP_GRACE_S, Stack
+from laboursight_runtime.local.stack import SERVICES, Stack, stop_processes
 
 _DEATH_WAIT_S = 10.0
 
@@ -86,14 +86,5 @@ class ServiceProcesses:
 
     def stop(self) -> None:
         """Stop what was started here: SIGTERM, then SIGKILL after the stack's grace."""
-        for process in self._started.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for process in self._started.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self._started.values())
         self._started.clear()

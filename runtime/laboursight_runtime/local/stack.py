@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -19,6 +19,21 @@ from .servers import die_with_parent, free_ports, log_excerpt
 
 SERVICES = ("api", "screening", "risk", "notify")
 STOP_GRACE_S = 10.0
+
+
+def stop_processes(processes: Iterable["subprocess.Popen[bytes]"]) -> None:
+    """SIGTERM to every live process, then SIGKILL to any still running after the grace."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 class StackError(RuntimeError):
@@ -87,16 +102,7 @@ class Stack:
         )
 
     def stop(self) -> None:
-        for process in self._processes.values():
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE_S
-        for process in self._processes.values():
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self._processes.values())
         self._processes.clear()
 
     def create_key(
