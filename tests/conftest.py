@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.infra import Infra, InfraUnavailable, Route, start_infra
+from tests.own_broker import OwnBroker
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +35,14 @@ def _show(config: pytest.Config, line: str) -> None:
         return
     with capture.global_and_fixture_disabled():
         reporter.write_line(line)
+
+
+@pytest.fixture
+def own_broker() -> Iterator[OwnBroker]:
+    """A broker of the test's own, to kill and start again empty (``tests.own_broker``)."""
+    broker = OwnBroker()
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.kill()

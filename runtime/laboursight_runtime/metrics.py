@@ -33,3 +33,8 @@ HALTED = Gauge(
     "1 while a consumer is halted by its dead-letter guard",
     ["topic", "group"],
 )
+LOG_RESETS = Counter(
+    "laboursight_log_resets_total",
+    "Partitions read again from their start because the broker's log restarted behind the consumer",
+    ["topic"],
+)

@@ -1,8 +1,16 @@
-"""A consumer service as one ASGI process: the FastStream app plus health and metrics routes."""
+"""A service as an ASGI server: for a consumer, the FastStream app plus health and metrics
+routes; ``serve`` runs any of them, the api too, in one process or several."""
 
 import asyncio
+import contextlib
+import ctypes
 import json
 import logging
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -58,6 +66,10 @@ class Consumer(Protocol):
         """Each kind of write failing now (named so that it is unique in the service) → why."""
         ...
 
+    async def watch(self) -> None:
+        """Runs while the service does (``BatchSubscription.watch``)."""
+        ...
+
 
 def _json(status: int, body: dict[str, Any]) -> AsgiResponse:
     return AsgiResponse(
@@ -97,11 +109,23 @@ def consumer_app(
             {"status": "ready" if ready else "not ready", **checks, "failing": failing},
         )
 
+    watching: list[asyncio.Task[None]] = []
+
+    async def start_watching() -> None:
+        watching.extend(asyncio.create_task(c.watch()) for c in consumers)
+
+    async def stop_watching() -> None:
+        for task in watching:
+            task.cancel()
+        await asyncio.gather(*watching, return_exceptions=True)
+
     return AsgiFastStream(
         broker,
         asgi_routes=[("/healthz", healthz), ("/readyz", readyz), ("/metrics", make_asgi_app())],
         logger=logging.getLogger("faststream.app"),
         on_startup=on_startup or [],
+        after_startup=[start_watching],
+        on_shutdown=[stop_watching],
         # After the broker stopped: an in-flight handler must not meet a closed client.
         after_shutdown=[mongo.close] if mongo is not None else [],
     )
@@ -117,12 +141,49 @@ async def _writable(mongo: AsyncMongoClient[dict[str, Any]]) -> bool:
     return bool(hello.get("isWritablePrimary"))
 
 
-def serve(app: Any, settings: Settings) -> None:
-    uvicorn.run(
-        app,
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+_PR_SET_PDEATHSIG = 1
+
+
+def serve(app: Any, settings: Settings, *, workers: int = 1) -> None:
+    """Serve ``app`` over HTTP until SIGINT or SIGTERM.
+
+    With ``workers`` > 1, ``app`` is the import string ("module:function") of a function that
+    makes the app: each of that many worker processes calls it and serves on the same port.
+    This process supervises them (a worker that dies is started again) and takes them down
+    with it, even when it is killed by SIGKILL (``worker_process``). Their Prometheus metrics
+    are kept in files that ``/metrics`` of any worker reads back for all of them
+    (``PROMETHEUS_MULTIPROC_DIR``; a temporary folder unless it is set).
+    """
+    with contextlib.ExitStack() as stack:
+        if workers > 1 and _MULTIPROC_DIR not in os.environ:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="laboursight-"))
+            os.environ[_MULTIPROC_DIR] = folder
+        uvicorn.run(
+            app,
+            factory=workers > 1,
+            workers=workers,
+            host=settings.http_host,
+            port=settings.http_port,
+            # C event loop and HTTP parser: less CPU per request than asyncio's and h11.
+            loop="uvloop",
+            http="httptools",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
+
+
+def worker_process() -> bool:
+    """In a worker process of ``serve``: make it die with its supervisor and return True;
+    elsewhere return False. The app factory a multi-worker ``serve`` runs calls it first."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return False
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+        if os.getppid() != parent.pid:  # the supervisor died before prctl took effect
+            os._exit(1)
+    return True

@@ -8,6 +8,8 @@ Owners create their collections' indexes at start-up.
 | api_keys          | api             | api       | _id = key id; secret stored as SHA-256 only   |
 | idempotency_keys  | api             | api       | (tenant_id, key_id, idempotency_key), TTL     |
 | disclosures       | api             | api       | _id = disclosure id: submission, outbox, status |
+| disclosure_batches| api             | api       | _id = batch id: an upload and its progress;    |
+|                   |                 |           | _id = batch id/first line: its line results, TTL |
 | subscriptions     | api             | notify    | _id = subscription id                        |
 | findings          | risk            | api       | _id = disclosure id + rule set + ref. edition; |
 |                   |                 |           | also risk's idempotency record                |
@@ -24,6 +26,7 @@ from typing import Final
 API_KEYS: Final = "api_keys"
 IDEMPOTENCY_KEYS: Final = "idempotency_keys"
 DISCLOSURES: Final = "disclosures"
+DISCLOSURE_BATCHES: Final = "disclosure_batches"
 SUBSCRIPTIONS: Final = "subscriptions"
 FINDINGS: Final = "findings"
 ENTITIES: Final = "entities"

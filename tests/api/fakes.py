@@ -45,10 +45,10 @@ class FailingWrites(DisclosureStore):
         self.failure: PyMongoError | None = failure
         self.lands = lands
 
-    async def insert(self, document: dict[str, Any]) -> None:
+    async def insert(self, document: dict[str, Any], deadline: float) -> None:
         failure, self.failure = self.failure, None
         if failure is None or self.lands:
-            await super().insert(document)
+            await super().insert(document, deadline)
         if failure is not None:
             raise failure
 
@@ -61,10 +61,10 @@ class HeldWrites(DisclosureStore):
         self.writing = asyncio.Event()
         self.resume = asyncio.Event()
 
-    async def insert(self, document: dict[str, Any]) -> None:
+    async def insert(self, document: dict[str, Any], deadline: float) -> None:
         self.writing.set()
         await self.resume.wait()
-        await super().insert(document)
+        await super().insert(document, deadline)
 
 
 CONNECTION_LOST = AutoReconnect("connection closed")

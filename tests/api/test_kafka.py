@@ -4,10 +4,6 @@ not take in time is a 503 that never lands."""
 
 import asyncio
 import json
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -17,10 +13,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_api.app import create_app
 from laboursight_api.settings import ApiSettings
-from laboursight_runtime.local.servers import tansu_binary
 from laboursight_schemas import collections, topics
 from tests.api.conftest import SUPPLIER_ID, context_of, relay_of, serving, sweeper_of
 from tests.factories import CLEAN_SUPPLIER
+from tests.own_broker import OwnBroker
 
 pytestmark = pytest.mark.integration
 
@@ -82,52 +78,6 @@ async def test_the_event_is_on_the_topic_soon_after_the_api_answers(
     stored = await db[collections.DISCLOSURES].find_one({"_id": body["disclosure_id"]})
     assert stored is not None
     assert stored["published"] is True
-
-
-class OwnBroker:
-    """A tansu of this test's own on a fixed port, which it may kill and start again (empty,
-    as tansu keeps memory only); the session's broker stays up."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.bootstrap_servers = f"127.0.0.1:{self.port}"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        url = f"tcp://{self.bootstrap_servers}"
-        self._process = subprocess.Popen(
-            [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-             "--storage-engine", "memory://tansu/"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def kill(self) -> None:
-        if self._process is not None:
-            self._process.kill()
-            self._process.wait()
-            self._process = None
-
-
-@pytest.fixture
-def own_broker() -> Iterator[OwnBroker]:
-    broker = OwnBroker()
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.kill()
 
 
 async def test_accepted_while_the_broker_is_gone_and_on_the_topic_once_it_is_back(

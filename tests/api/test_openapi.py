@@ -13,8 +13,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from laboursight_api.app import create_app
-from laboursight_api.auth import principal
-from laboursight_api.content_type import json_body
+from laboursight_api.auth import BEARER
+from laboursight_api.content_type import json_body, upload_body
 from laboursight_api.context import context
 from laboursight_api.idempotency import HEADER
 from laboursight_api.problems import PROBLEM_JSON
@@ -48,8 +48,8 @@ def can_answer(route: APIRoute) -> set[int]:
     calls = {dependant.call for dependant in tree}
     headers = {param.alias for dependant in tree for param in dependant.header_params}
     statuses = {413, 500}  # the body limit and the last-resort handler front every route
-    if principal in calls:
-        statuses |= {401, 403}
+    if BEARER in calls:
+        statuses |= {401, 403, 503}  # 503: MongoDB, which holds the keys, unreachable
     if context in calls:
         statuses.add(503)  # MongoDB unreachable (or, for /readyz, Kafka)
     if route.dependant.path_params:
@@ -58,6 +58,8 @@ def can_answer(route: APIRoute) -> set[int]:
         statuses.add(422)
     if json_body in calls:
         statuses |= {400, 415, 422}
+    if upload_body in calls:
+        statuses |= {413, 415, 422}
     if HEADER in headers:
         statuses |= {400, 409, 422}
     return statuses
@@ -86,9 +88,11 @@ def test_every_status_a_route_can_answer_is_declared(
 
 
 @pytest.mark.parametrize(("method", "path", "route"), _operations())
-def test_a_post_body_must_be_declared_json(method: str, path: str, route: APIRoute) -> None:
+def test_a_post_body_must_be_declared_json_or_an_upload(
+    method: str, path: str, route: APIRoute
+) -> None:
     if method == "post":
-        assert json_body in {d.call for d in _dependants(route.dependant)}
+        assert {json_body, upload_body} & {d.call for d in _dependants(route.dependant)}
 
 
 def _responses(document: dict[str, Any]) -> Iterator[tuple[str, int, dict[str, Any]]]:

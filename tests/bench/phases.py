@@ -20,7 +20,14 @@ from laboursight_runtime.kafka import MAX_BATCH_BYTES
 from laboursight_schemas import collections, topics, topology
 from tests.bench import procs
 from tests.bench.events import Record, Template, normalised
-from tests.bench.load import Submission, api_client, closed_loop, encoded, open_loop
+from tests.bench.load import (
+    Submission,
+    api_client,
+    closed_loop,
+    encoded,
+    load_session,
+    open_loop,
+)
 from tests.bench.observe import FindingsWatcher, Webhooks
 from tests.bench.rss import RssSampler
 from tests.bench.stats import Latency
@@ -202,8 +209,8 @@ async def latency(
         raise ValueError("latency needs a tenant with a webhook receiver")
     hooks = tenant.webhooks
     alerts_before, arrivals_before = await alerts(bench, tenant), len(hooks.arrivals())
-    async with api_client(bench.api, tenant.submitter, 256) as client:
-        sent, lag = await open_loop(client, encoded(bodies), per_second)
+    async with load_session(bench.api, tenant.submitter, 256) as session:
+        sent, lag = await open_loop(session, encoded(bodies), per_second)
     accepted = {s.disclosure_id: s for s in sent if s.disclosure_id is not None}
     bench.track(tenant, accepted)
     deadline = bench.budget.deadline(drain_s)
@@ -260,8 +267,8 @@ async def accept(
     drain_s: float,
 ) -> dict[str, Any]:
     """Single POSTs from ``clients`` concurrent clients; then the chain behind them, drained."""
-    async with api_client(bench.api, tenant.submitter, clients) as client:
-        sent, elapsed = await closed_loop(client, encoded(bodies), clients, time_limit_s)
+    async with load_session(bench.api, tenant.submitter, clients) as session:
+        sent, elapsed = await closed_loop(session, encoded(bodies), clients, time_limit_s)
     accepted = {s.disclosure_id: s for s in sent if s.disclosure_id is not None}
     bench.track(tenant, accepted)
     first = min((s.submitted_at for s in sent), default=time.time())

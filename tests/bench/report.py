@@ -119,6 +119,12 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
             short,
             _ratio(dig(results, "accept", "chain_per_s"), limit),
         ),
+        Row(
+            "chain through batch ingest, to findings",
+            _rate(dig(results, "ingest", "chain_per_s")),
+            short,
+            _ratio(dig(results, "ingest", "chain_per_s"), limit),
+        ),
     ]
     accepted = dig(results, "accept", "accepted_per_s")
     concurrent = dig(results, "raw", "kafka", "concurrent_acked_produces_per_s")
@@ -129,6 +135,16 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
             _rate(accepted) + (f", {accept_ms.text()}" if accept_ms else ""),
             f"64 concurrent acked produces {_rate(concurrent)}",
             _ratio(accepted, concurrent),
+        )
+    )
+    lines = dig(results, "ingest", "accepted_per_s")
+    line_cpu = dig(results, "ingest", "api_cpu_ms_per_line")
+    made.append(
+        Row(
+            "api accepts batch uploads, lines",
+            _rate(lines) + ("" if line_cpu is None else f", api CPU {line_cpu:,.3f} ms a line"),
+            f"MongoDB insert_many {_rate(dig(results, 'raw', 'mongodb', 'insert_many_docs_per_s'))}",
+            _ratio(lines, dig(results, "raw", "mongodb", "insert_many_docs_per_s")),
         )
     )
     for rate in sorted(dig(results, "latency") or {}, key=float):

@@ -45,9 +45,10 @@ from laboursight_runtime.local.servers import LocalServers, LocalServersError
 from laboursight_runtime.local.stack import Stack, StackError
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections
-from tests.bench import phases, report
+from tests.bench import ingest, phases, report
 from tests.bench.corpus import corpus
 from tests.bench.events import Record, normalised
+from tests.bench.ingest import IngestPlan
 from tests.bench.observe import FindingsWatcher, Webhooks
 from tests.bench.phases import Bench, Budget, Tenant
 from tests.bench.raw import KafkaSizes, MongoSizes, kafka_limits, mongo_limits
@@ -62,7 +63,7 @@ class Plan:
     """How much each phase does and how long it may wait; ``scaled`` shrinks it for trials."""
 
     budget_s: float = 270.0
-    idle_settle_s: float = 3.0
+    idle_settle_s: float = 6.0  # past KAFKA_IDLE_AFTER_S, so the consumers poll at their idle pace
     idle_s: float = 10.0
     rates: tuple[tuple[float, float], ...] = ((20.0, 12.0), (100.0, 12.0))  # (per s, seconds)
     latency_drain_s: float = 20.0
@@ -76,6 +77,7 @@ class Plan:
     accept_pool: int = 256
     kafka: KafkaSizes = field(default_factory=KafkaSizes)
     mongo: MongoSizes = field(default_factory=MongoSizes)
+    ingest: IngestPlan = field(default_factory=IngestPlan)
 
     def scaled(self, factor: float) -> "Plan":
         if factor == 1:
@@ -93,7 +95,7 @@ class Plan:
         return replace(
             self,
             budget_s=max(120.0, self.budget_s * factor),
-            idle_settle_s=s(self.idle_settle_s),
+            idle_settle_s=self.idle_settle_s,  # the idle pace needs it whole
             idle_s=s(self.idle_s),
             rates=tuple((rate, s(seconds)) for rate, seconds in self.rates),
             latency_drain_s=wait(self.latency_drain_s),
@@ -114,6 +116,7 @@ class Plan:
                 rounds=max(1, round(self.mongo.rounds * factor)),
                 transactions=n(self.mongo.transactions),
             ),
+            ingest=self.ingest.scaled(factor),
         )
 
 
@@ -357,6 +360,10 @@ async def _run_phases(
             "direct",
             phases.direct(bench, direct, records, plan.direct_deadline_s, plan.direct_webhooks_s),
         )
+    say(f"{plan.ingest.lines:,} lines through batch ingest")
+    results["ingest"] = await _guarded(
+        bench, errors, "ingest", ingest.phase(bench, accept, made.accept.entity_ids, plan.ingest)
+    )
     bench.rss.stop()
     results["rss_peak_mb"] = bench.rss.peak_mb()
     try:

@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import MongoClient
 
 from laboursight_runtime.local import LocalServers
+from laboursight_runtime.local.servers import TRANSACTION_LIFETIME_S
 from laboursight_runtime.topics import TOPICS
 from laboursight_schemas.topics import SUPPLIER_DISCLOSURES
 
@@ -34,6 +35,17 @@ def _journal_default(uri: str) -> object:
 
 def test_majority_writes_wait_for_the_journal(servers: LocalServers) -> None:
     assert _journal_default(servers.mongodb_uri) is True
+
+
+def test_a_killed_writers_transaction_holds_its_locks_for_seconds_not_a_minute(
+    servers: LocalServers,
+) -> None:
+    client: MongoClient[dict[str, Any]] = MongoClient(servers.mongodb_uri)
+    with client:
+        limit = client.admin.command({"getParameter": 1, "transactionLifetimeLimitSeconds": 1})[
+            "transactionLifetimeLimitSeconds"
+        ]
+    assert limit == TRANSACTION_LIFETIME_S <= 10
 
 
 def test_mongod_comes_back_on_its_port_with_every_acknowledged_write(

@@ -37,6 +37,7 @@ def keys(system: System) -> dict[str, str]:
     supplier_ids = [
         BONDED_SUPPLIER["supplier"]["supplier_id"],
         CLEAN_SUPPLIER["supplier"]["supplier_id"],
+        "SUP-667",  # test_batch_ingest's bonded supplier
     ]
     made = {
         "submitter": stack.create_key(TENANT, "submitter", supplier_ids),

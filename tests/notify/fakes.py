@@ -77,10 +77,22 @@ class InMemoryDeliveryQueue:
         self.writes = 0
         self._leases = 0
 
-    async def add(self, deliveries: Sequence[Delivery]) -> None:
+    async def add(
+        self, deliveries: Sequence[Delivery], *, claim_until: datetime | None = None
+    ) -> list[Claim]:
         self.writes += 1
+        lease = None if claim_until is None else self._new_lease()
+        claims = []
         for d in deliveries:
-            self.rows.setdefault(d.id, Row(d, "pending", d.recorded_at))
+            if d.id not in self.rows:
+                self.rows[d.id] = Row(d, "pending", claim_until or d.recorded_at, lease)
+                if lease is not None:
+                    claims.append(Claim(d, lease))
+        return claims
+
+    def _new_lease(self) -> str:
+        self._leases += 1
+        return f"lease-{self._leases}"
 
     async def claim(
         self,
@@ -98,8 +110,7 @@ class InMemoryDeliveryQueue:
             and row.due_at <= now
             and row.delivery.endpoint not in excluding
         ]
-        self._leases += 1
-        lease = f"lease-{self._leases}"
+        lease = self._new_lease()
         taken = sorted(due, key=lambda r: r.due_at or now)[:limit]
         for row in taken:
             row.lease, row.due_at = lease, lease_until

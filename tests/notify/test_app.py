@@ -13,6 +13,7 @@ from .fakes import (
     InMemoryDeliveryQueue,
     InMemorySubscriptions,
     alert_event,
+    eventually,
     subscription,
 )
 
@@ -29,16 +30,21 @@ def wired() -> tuple[KafkaBroker, InMemoryDeliveryQueue, FakeSender]:
     return app.broker, queue, sender
 
 
-async def test_an_alert_on_the_topic_is_recorded_owed_and_not_sent_by_the_consumer() -> None:
+async def test_an_alert_on_the_topic_is_recorded_owed_and_sent_without_the_consumer() -> None:
     broker, queue, sender = wired()
     event = alert_event()
+    held = sender.hold(subscription("sub-1").url)
 
     async with TestKafkaBroker(broker):
         await KafkaPublisher(broker).publish(topics.ALERTS, event.data.entity_id, event)
 
-    assert queue.status("evt-1:sub-1") == "pending"
-    # Sending is the dispatcher's, which runs with the app, not in the consumer.
-    assert sender.sent == []
+        # The consumer is done while its webhook is still unanswered: the dispatcher sends it.
+        assert queue.status("evt-1:sub-1") == "pending"
+        assert sender.answered == []
+        held.set()
+        await eventually(lambda: queue.status("evt-1:sub-1") == "delivered")
+
+    assert [s.message_id for s in sender.answered] == ["evt-1:sub-1"]
 
 
 async def test_a_poison_message_ends_in_the_dead_letter_topic() -> None:

@@ -2,6 +2,7 @@
 tests move. Order is checked by what happened, never by how long it took.
 """
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -116,6 +117,38 @@ async def test_a_recorded_delivery_is_sent_once_and_recorded_delivered() -> None
     [logged] = row.attempt_log
     assert (logged.attempt, logged.at) == (Attempt(status_code=200), T0)
     assert logged.latency_s >= 0
+
+
+async def test_handed_over_deliveries_are_sent_without_reading_the_queue() -> None:
+    world = World()
+    deliveries = to(A, 3) + to(B, 1)
+    # Not started: no claim loop, so nothing but the hand-over can start these attempts.
+    dispatcher = world.dispatcher()
+
+    claims = await world.queue.add(deliveries, claim_until=dispatcher.lease_until(T0))
+    dispatcher.take(claims, [A, B], T0)
+    await eventually(lambda: world.delivered(*deliveries))
+
+    assert sorted(s.message_id for s in world.sender.sent) == sorted(d.id for d in deliveries)
+    assert [world.queue.rows[d.id].claims for d in deliveries] == [0] * 4
+    await dispatcher.stop()
+
+
+async def test_what_a_stopping_dispatcher_is_handed_is_left_to_its_claims() -> None:
+    world = World()
+    [delivery] = to(A, 1)
+    dispatcher = world.dispatcher()
+    await dispatcher.start()
+    await dispatcher.stop()
+
+    claims = await world.queue.add([delivery], claim_until=dispatcher.lease_until(T0))
+    dispatcher.take(claims, [A], T0)
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+    assert world.sender.sent == []
+    row = world.queue.rows[delivery.id]
+    assert (row.status, row.lease) == ("pending", claims[0].lease)
 
 
 async def test_a_receiver_that_fails_n_times_gets_it_next_with_the_same_webhook_id() -> None:

@@ -1,12 +1,14 @@
 """The consumer's batch handler with fakes: what it records, once, and that it sends nothing."""
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 import pytest
 from pymongo.errors import AutoReconnect
 
 from laboursight_notify.handlers import RecordDeliveries
 from laboursight_notify.model import Delivery, Subscription
+from laboursight_notify.stores import Claim
 from laboursight_runtime.failures import is_transient
 
 from .fakes import (
@@ -21,24 +23,38 @@ from .fakes import (
 HORIZON = timedelta(hours=24)
 
 
-class Wakes:
-    def __init__(self) -> None:
-        self.count = 0
+LEASE = timedelta(seconds=30)
 
-    def __call__(self) -> None:
-        self.count += 1
+
+class Takes:
+    """A dispatcher that only notes what it was handed."""
+
+    def __init__(self) -> None:
+        self.handed: list[tuple[list[Claim], list[Subscription], datetime]] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.handed)
+
+    def lease_until(self, claimed_at: datetime) -> datetime:
+        return claimed_at + LEASE
+
+    def take(
+        self, claims: Sequence[Claim], subscriptions: Sequence[Subscription], claimed_at: datetime
+    ) -> None:
+        self.handed.append((list(claims), list(subscriptions), claimed_at))
 
 
 def handler(
     *subscriptions: Subscription, queue: InMemoryDeliveryQueue | None = None
-) -> tuple[RecordDeliveries, InMemoryDeliveryQueue, InMemorySubscriptions, Wakes]:
+) -> tuple[RecordDeliveries, InMemoryDeliveryQueue, InMemorySubscriptions, Takes]:
     store = InMemorySubscriptions()
     for s in subscriptions:
         store.add(s)
     queue = queue if queue is not None else InMemoryDeliveryQueue()
-    wakes = Wakes()
-    record = RecordDeliveries(store, queue, horizon=HORIZON, on_recorded=wakes, clock=Clock())
-    return record, queue, store, wakes
+    takes = Takes()
+    record = RecordDeliveries(store, queue, horizon=HORIZON, dispatch=takes, clock=Clock())
+    return record, queue, store, takes
 
 
 async def test_each_alert_is_owed_to_each_subscription_it_reaches_in_its_tenant() -> None:
@@ -64,36 +80,39 @@ async def test_each_alert_is_owed_to_each_subscription_it_reaches_in_its_tenant(
     ]
 
 
-async def test_a_delivery_is_recorded_pending_and_due_at_once() -> None:
-    record, queue, _, _ = handler(subscription("sub-1"))
+async def test_a_delivery_is_recorded_pending_and_handed_over_claimed() -> None:
+    record, queue, _, takes = handler(subscription("sub-1"))
     event = alert_event("evt-9")
 
     await record([event])
 
     row = queue.rows["evt-9:sub-1"]
-    assert (row.status, row.due_at, row.lease) == ("pending", T0, None)
+    assert (row.status, row.due_at) == ("pending", T0 + LEASE)
     assert row.delivery == Delivery.owed(event, subscription("sub-1"), at=T0, horizon=HORIZON)
+    [(claims, subscriptions, claimed_at)] = takes.handed
+    assert [(c.delivery, c.lease) for c in claims] == [(row.delivery, row.lease)]
+    assert (subscriptions, claimed_at) == ([subscription("sub-1")], T0)
 
 
-async def test_a_batch_is_one_read_and_one_write_and_one_wake_up() -> None:
-    record, queue, store, wakes = handler(subscription("a"), subscription("b", tenant_id="t-b"))
+async def test_a_batch_is_one_read_and_one_write_and_one_hand_over() -> None:
+    record, queue, store, takes = handler(subscription("a"), subscription("b", tenant_id="t-b"))
 
     await record([alert_event(f"evt-{n}", tenant_id=("tenant-a", "t-b")[n % 2]) for n in range(10)])
 
-    assert (store.reads, queue.writes, wakes.count) == (1, 1, 1)
+    assert (store.reads, queue.writes, takes.count) == (1, 1, 1)
     assert len(queue.rows) == 10
 
 
-async def test_nothing_owed_writes_nothing_and_wakes_nobody() -> None:
-    record, queue, _, wakes = handler(subscription("critical", min_risk_level="critical"))
+async def test_nothing_owed_writes_nothing_and_takes_nobody() -> None:
+    record, queue, _, takes = handler(subscription("critical", min_risk_level="critical"))
 
     await record([alert_event(risk_level="high")])
 
-    assert (queue.writes, wakes.count, queue.rows) == (0, 0, {})
+    assert (queue.writes, takes.count, queue.rows) == (0, 0, {})
 
 
 async def test_a_redelivered_alert_changes_nothing() -> None:
-    record, queue, _, _ = handler(subscription("sub-1"))
+    record, queue, _, takes = handler(subscription("sub-1"))
     event = alert_event()
     await record([event])
     row = queue.rows["evt-1:sub-1"]
@@ -105,17 +124,18 @@ async def test_a_redelivered_alert_changes_nothing() -> None:
     after = queue.rows["evt-1:sub-1"]
     assert (after.delivery, after.status, after.due_at) == before
     assert len(queue.rows) == 1
+    assert takes.count == 1
 
 
 async def test_a_database_outage_escapes_as_transient() -> None:
     class Down(InMemoryDeliveryQueue):
-        async def add(self, deliveries: object) -> None:
+        async def add(self, deliveries: object, *, claim_until: object = None) -> list[Claim]:
             raise AutoReconnect("connection reset")
 
-    record, _, _, wakes = handler(subscription("a"), queue=Down())
+    record, _, _, takes = handler(subscription("a"), queue=Down())
 
     with pytest.raises(AutoReconnect) as raised:
         await record([alert_event()])
 
     assert is_transient(raised.value)
-    assert wakes.count == 0
+    assert takes.count == 0

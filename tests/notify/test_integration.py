@@ -8,13 +8,12 @@ import asyncio
 import socket
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from faststream.kafka import KafkaBroker
@@ -25,15 +24,21 @@ from laboursight_notify.circuits import Circuits
 from laboursight_notify.dispatcher import Dispatcher
 from laboursight_notify.handlers import RecordDeliveries
 from laboursight_notify.main import bootstrap
+from laboursight_notify.model import Subscription
 from laboursight_notify.retries import RetryPolicy
 from laboursight_notify.settings import NotifySettings
-from laboursight_notify.stores import MongoDeliveryQueue, MongoSubscriptions, create_indexes
-from laboursight_notify.webhooks import SignedWebhookSender, http_client
+from laboursight_notify.stores import (
+    Claim,
+    MongoDeliveryQueue,
+    MongoSubscriptions,
+    create_indexes,
+)
+from laboursight_notify.webhooks import SignedWebhookSender
 from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
-from laboursight_schemas.envelope import AlertEvent, now
+from laboursight_schemas.envelope import AlertEvent
 
 from .fakes import SECRET, alert_event
 from .receiver import Received, Receiver
@@ -96,9 +101,9 @@ async def standalone(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with http_client() as client:
-        yield client
+async def sender() -> AsyncIterator[SignedWebhookSender]:
+    async with SignedWebhookSender() as opened:
+        yield opened
 
 
 async def eventually(probe: Callable[[], Awaitable[T | None]]) -> T:
@@ -298,11 +303,11 @@ async def test_a_dead_receiver_does_not_delay_another_tenants(
 
 
 async def test_a_delivery_past_the_horizon_ends_dead_and_stays(
-    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+    standalone: Database, receiver: Receiver, sender: SignedWebhookSender
 ) -> None:
     subscriber = await subscribe_to(standalone, receiver, failures=(503,) * 1000)
     event = new_alert(subscriber.tenant_id)
-    dispatcher = dispatcher_on(standalone, http)
+    dispatcher = dispatcher_on(standalone, sender)
 
     async with running(dispatcher):
         await recorder(standalone, dispatcher, horizon=timedelta(milliseconds=300))([event])
@@ -316,11 +321,11 @@ async def test_a_delivery_past_the_horizon_ends_dead_and_stays(
 
 
 async def test_two_dispatchers_never_send_one_delivery_twice(
-    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+    standalone: Database, receiver: Receiver, sender: SignedWebhookSender
 ) -> None:
     subscriber = await subscribe_to(standalone, receiver)
     events = [new_alert(subscriber.tenant_id) for _ in range(40)]
-    first, second = dispatcher_on(standalone, http), dispatcher_on(standalone, http)
+    first, second = dispatcher_on(standalone, sender), dispatcher_on(standalone, sender)
     await recorder(standalone, first)(events)
 
     async with running(first, second):
@@ -333,16 +338,17 @@ async def test_two_dispatchers_never_send_one_delivery_twice(
 
 
 async def test_the_claim_of_a_dispatcher_that_died_expires(
-    standalone: Database, receiver: Receiver, http: httpx.AsyncClient
+    standalone: Database, receiver: Receiver, sender: SignedWebhookSender
 ) -> None:
     subscriber = await subscribe_to(standalone, receiver)
     event = new_alert(subscriber.tenant_id)
-    dispatcher = dispatcher_on(standalone, http)
-    await recorder(standalone, dispatcher)([event])
-    at = now()
-    assert await MongoDeliveryQueue(standalone).claim(
-        at, lease_until=at + timedelta(milliseconds=500)
-    )
+    dispatcher = dispatcher_on(standalone, sender)
+    await RecordDeliveries(
+        MongoSubscriptions(standalone),
+        MongoDeliveryQueue(standalone),
+        horizon=timedelta(hours=1),
+        dispatch=DiedOnHandover(),
+    )([event])
 
     async with running(dispatcher):
         await delivery_record(standalone, subscriber, event, "delivered")
@@ -350,11 +356,23 @@ async def test_the_claim_of_a_dispatcher_that_died_expires(
     assert accepted_ids(receiver, subscriber.path) == {subscriber.delivery_id(event): 1}
 
 
-def dispatcher_on(db: Database, http: httpx.AsyncClient) -> Dispatcher:
+class DiedOnHandover:
+    """A dispatcher that claimed deliveries and died before attempting them."""
+
+    def lease_until(self, claimed_at: datetime) -> datetime:
+        return claimed_at + timedelta(milliseconds=500)
+
+    def take(
+        self, claims: Sequence[Claim], subscriptions: Sequence[Subscription], claimed_at: datetime
+    ) -> None:
+        assert claims
+
+
+def dispatcher_on(db: Database, sender: SignedWebhookSender) -> Dispatcher:
     return Dispatcher(
         MongoDeliveryQueue(db),
         MongoSubscriptions(db),
-        SignedWebhookSender(http),
+        sender,
         policy=RetryPolicy(wait=wait_fixed(0.05)),
         circuits=Circuits(failures_to_open=1000),
         concurrency=8,
@@ -365,9 +383,9 @@ def dispatcher_on(db: Database, http: httpx.AsyncClient) -> Dispatcher:
 def recorder(
     db: Database, dispatcher: Dispatcher, *, horizon: timedelta = timedelta(hours=1)
 ) -> RecordDeliveries:
-    """The consumer's handler, called directly, waking ``dispatcher``."""
+    """The consumer's handler, called directly, handing over to ``dispatcher``."""
     return RecordDeliveries(
-        MongoSubscriptions(db), MongoDeliveryQueue(db), horizon=horizon, on_recorded=dispatcher.wake
+        MongoSubscriptions(db), MongoDeliveryQueue(db), horizon=horizon, dispatch=dispatcher
     )
 
 

@@ -90,6 +90,24 @@ class StoreContract(abc.ABC):
         assert claim.delivery == delivery
         assert await self.state(delivery.id) == ("pending", 0, None, None)
 
+    async def test_recording_claimed_hands_the_caller_only_what_it_recorded(self) -> None:
+        queue = self.queue()
+        known = owed("evt-1")
+        await queue.add([known])
+
+        claims = await queue.add([known, owed("evt-2")], claim_until=T0 + LEASE)
+
+        [claim] = claims
+        assert claim.delivery == owed("evt-2")
+        assert await self.state(claim.delivery.id) == ("pending", 0, None, None)
+        # Only the one already recorded, due at once, is there for a claim until the lease ends.
+        other = await one(queue, T0, T0 + LEASE)
+        assert other is not None
+        assert other.delivery.id == known.id
+        assert await one(queue, later(29), later(59)) is None
+        assert await queue.settle(claim, Settlement("delivered"), answered(204))
+        assert await self.state(claim.delivery.id) == ("delivered", 1, 204, None)
+
     async def test_a_claimed_delivery_is_not_claimed_again_until_its_lease_ends(self) -> None:
         queue = self.queue()
         await queue.add([owed()])
@@ -205,6 +223,24 @@ class StoreContract(abc.ABC):
 
         assert await self.state(current.delivery.id) == ("pending", 0, None, None)
         assert await queue.settle(current, Settlement("delivered"), answered(200, at=later(31)))
+
+    async def test_settlements_made_together_each_say_whether_their_claim_held(self) -> None:
+        queue = self.queue()
+        await queue.add([owed(f"evt-{n}") for n in range(6)])
+        stale = await queue.claim(T0, lease_until=T0 + LEASE, limit=3)
+        current = await queue.claim(later(30), lease_until=later(60), limit=6)
+        assert {c.delivery.id for c in stale} <= {c.delivery.id for c in current}
+
+        kept = await asyncio.gather(
+            *(
+                queue.settle(claim, Settlement("delivered"), answered(204, at=later(31)))
+                for claim in [*stale, *current]
+            )
+        )
+
+        assert kept == [False] * 3 + [True] * 6
+        for claim in current:
+            assert await self.state(claim.delivery.id) == ("delivered", 1, 204, None)
 
     async def test_a_released_delivery_is_due_when_said_without_an_attempt(self) -> None:
         queue = self.queue()

@@ -1,7 +1,14 @@
-"""The signing sender over httpx's in-memory transport: what goes on the wire, what comes back."""
+"""The signing sender against real HTTP servers on loopback: what goes on the wire, what comes back."""
 
-import httpx
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from standardwebhooks import Webhook
 
 from laboursight_notify.model import Attempt
@@ -9,45 +16,232 @@ from laboursight_notify.webhooks import SignedWebhookSender
 
 from .fakes import SECRET, subscription
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def sender(answer: httpx.Response | Exception, seen: list[httpx.Request]) -> SignedWebhookSender:
-    def handle(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
 
-    return SignedWebhookSender(httpx.AsyncClient(transport=httpx.MockTransport(handle)))
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    client_port: int
+
+
+@dataclass
+class Server:
+    """An aiohttp server answering every path with ``answer``, keeping each request it read."""
+
+    answer: Handler
+    seen: list[Seen] = field(default_factory=list)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        _, port = request.transport.get_extra_info("peername")[:2]
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        body = await request.read()
+        self.seen.append(Seen(request.method, request.path, headers, body, port))
+        return await self.answer(request)
+
+
+@asynccontextmanager
+async def serving(answer: Handler) -> AsyncIterator[tuple[Server, TestServer]]:
+    server = Server(answer)
+    app = web.Application()
+    app.router.add_route("*", "/{path:.*}", server.handle)
+    http = TestServer(app, host="127.0.0.1")
+    await http.start_server()
+    try:
+        yield server, http
+    finally:
+        await http.close()
+
+
+@asynccontextmanager
+async def raw_server(
+    behave: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """A TCP server that reads the request head and then does what ``behave`` does."""
+
+    async def on_connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        try:
+            await behave(reader, writer)
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(on_connection, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/hook"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def status(code: int, **headers: str) -> Handler:
+    async def answer(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=code, headers=headers)
+
+    return answer
 
 
 async def test_a_post_carries_a_standard_webhooks_signature() -> None:
-    seen: list[httpx.Request] = []
     body = '{"id": "evt-1"}'
-
-    attempt = await sender(httpx.Response(204), seen).send(subscription(), "evt-1:sub-1", body)
+    async with serving(status(204)) as (server, http), SignedWebhookSender() as sender:
+        url = str(http.make_url("/sub-1"))
+        attempt = await sender.send(subscription(url=url), "evt-1:sub-1", body)
 
     assert attempt == Attempt(status_code=204)
-    [request] = seen
-    assert (request.method, str(request.url)) == ("POST", "https://hooks.example/sub-1")
+    [request] = server.seen
+    assert (request.method, request.path) == ("POST", "/sub-1")
     assert request.headers["webhook-id"] == "evt-1:sub-1"
     assert request.headers["content-type"] == "application/cloudevents+json"
-    headers = dict(request.headers.items())
-    assert Webhook(SECRET).verify(request.content, headers) == {"id": "evt-1"}
-
-
-async def test_an_error_answer_is_an_attempt_with_its_status() -> None:
-    attempt = await sender(httpx.Response(503), []).send(subscription(), "evt-1:sub-1", "{}")
-
-    assert attempt == Attempt(status_code=503, error="HTTP 503 Service Unavailable")
+    assert request.headers["user-agent"] == "laboursight-notify"
+    assert request.body == body.encode()
+    assert Webhook(SECRET).verify(request.body, request.headers) == {"id": "evt-1"}
 
 
 @pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("eof")],
+    ("code", "error"),
+    [
+        (503, "HTTP 503 Service Unavailable"),
+        (500, "HTTP 500 Internal Server Error"),
+        (429, "HTTP 429 Too Many Requests"),
+        (410, "HTTP 410 Gone"),
+        (401, "HTTP 401 Unauthorized"),
+    ],
 )
-async def test_no_answer_is_an_attempt_without_status(failure: Exception) -> None:
-    attempt = await sender(failure, []).send(subscription(), "evt-1:sub-1", "{}")
+async def test_an_error_answer_is_an_attempt_with_its_status(code: int, error: str) -> None:
+    async with serving(status(code)) as (_, http), SignedWebhookSender() as sender:
+        attempt = await sender.send(subscription(url=str(http.make_url("/h"))), "evt-1:s", "{}")
+
+    assert attempt == Attempt(status_code=code, error=error)
+    assert attempt.retryable == (code in {503, 500, 429})
+
+
+async def test_a_redirect_is_the_answer_and_is_not_followed() -> None:
+    redirect = status(302, location="/elsewhere")
+    async with serving(redirect) as (server, http), SignedWebhookSender() as sender:
+        url = str(http.make_url("/registered"))
+        attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
+
+    assert attempt == Attempt(status_code=302, error="HTTP 302 Found")
+    assert not attempt.retryable
+    assert [seen.path for seen in server.seen] == ["/registered"]
+
+
+async def test_an_endless_answer_body_is_not_read() -> None:
+    """The receiver streams a body that never ends: the attempt ends with the status anyway,
+    and the connection is dropped rather than drained."""
+    dropped = asyncio.Event()
+
+    async def endless(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=200)
+        await response.prepare(request)
+        try:
+            while True:
+                await response.write(b"x" * 65536)
+        finally:
+            dropped.set()
+
+    async with serving(endless) as (_, http), SignedWebhookSender() as sender:
+        attempt = await sender.send(subscription(url=str(http.make_url("/h"))), "evt-1:s", "{}")
+        await dropped.wait()
+
+    assert attempt == Attempt(status_code=200)
+
+
+async def test_attempts_share_kept_alive_connections_up_to_the_limit() -> None:
+    """Four attempts at once over a limit of two: two connections, each carrying two POSTs."""
+    two_arrived = asyncio.Event()
+    arrived = 0
+
+    async def hold_until_two(request: web.Request) -> web.StreamResponse:
+        nonlocal arrived
+        arrived += 1
+        if arrived >= 2:
+            two_arrived.set()
+        await two_arrived.wait()
+        return web.Response(status=204)
+
+    async with serving(hold_until_two) as (server, http), SignedWebhookSender(2) as sender:
+        target = subscription(url=str(http.make_url("/h")))
+        attempts = await asyncio.gather(
+            *(sender.send(target, f"evt-{n}:s", "{}") for n in range(4))
+        )
+
+    assert attempts == [Attempt(status_code=204)] * 4
+    ports = [seen.client_port for seen in server.seen]
+    assert len(ports) == 4
+    assert len(set(ports)) == 2
+
+
+async def _hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    pass
+
+
+async def _speak_nonsense(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.write(b"NOT HTTP AT ALL\r\n\r\n")
+    await writer.drain()
+
+
+async def _never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read()  # until the client gives up and closes
+
+
+@pytest.mark.parametrize(
+    ("behave", "error_type"),
+    [
+        (_hang_up, "ServerDisconnectedError"),
+        (_speak_nonsense, "ClientResponseError"),
+        (_never_answer, "SocketTimeoutError"),
+    ],
+)
+async def test_no_answer_is_an_attempt_without_status(
+    behave: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    error_type: str,
+) -> None:
+    quick = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=0.2)
+    async with raw_server(behave) as url, SignedWebhookSender(timeout=quick) as sender:
+        attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
     assert attempt.status_code is None
-    assert attempt.error == f"{type(failure).__name__}: {failure}"
+    assert attempt.error is not None
+    assert attempt.error.startswith(f"{error_type}: ")
     assert attempt.retryable
+
+
+async def test_a_refused_connection_is_an_attempt_without_status() -> None:
+    with_nobody = await asyncio.start_server(_hang_up, "127.0.0.1", 0)
+    port = with_nobody.sockets[0].getsockname()[1]
+    with_nobody.close()
+    await with_nobody.wait_closed()
+
+    async with SignedWebhookSender() as sender:
+        url = f"http://127.0.0.1:{port}/hook"
+        attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
+
+    assert attempt.status_code is None
+    assert attempt.error is not None
+    assert attempt.error.startswith("ClientConnectorError: ")
+    assert attempt.retryable
+
+
+@pytest.mark.parametrize("url", ["ftp://hooks.example/sub-1", "not a url", "http://[::1/x"])
+async def test_a_url_that_cannot_be_posted_to_is_an_attempt_without_status(url: str) -> None:
+    async with SignedWebhookSender() as sender:
+        attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
+
+    assert attempt.status_code is None
+    assert attempt.error is not None
+
+
+async def test_a_sender_not_open_refuses_to_send() -> None:
+    sender = SignedWebhookSender()
+    with pytest.raises(RuntimeError, match="not open"):
+        await sender.send(subscription(), "evt-1:sub-1", "{}")
+    async with sender:
+        pass
+    with pytest.raises(RuntimeError, match="not open"):
+        await sender.send(subscription(), "evt-1:sub-1", "{}")

@@ -96,10 +96,11 @@ class Offsets:
     async def positions(self) -> dict[int, int]:
         return dict(self.assigned)
 
-    async def commit(self, next_offsets: Mapping[int, int]) -> None:
+    async def commit(self, next_offsets: Mapping[int, int]) -> dict[int, int]:
         if self._fail is not None:
             raise self._fail
         self.commits.append(dict(next_offsets))
+        return dict(next_offsets)
 
     def rewind(self, partition: int, offset: int) -> None:
         self.rewinds.append((partition, offset))

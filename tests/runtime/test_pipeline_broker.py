@@ -20,10 +20,12 @@ from faststream.kafka import KafkaBroker
 from laboursight_runtime.kafka import KafkaPublisher, encode, make_broker
 from laboursight_runtime.pipeline import BatchSubscription, subscribe_batch
 from laboursight_runtime.pipeline.guard import GuardLimits
+from laboursight_runtime.pipeline.resets import Fingerprint, LogResets
 from laboursight_runtime.service import consumer_app
 from laboursight_runtime.settings import Settings
 from laboursight_schemas.envelope import SupplierDisclosureEvent
 from laboursight_schemas.topics import dead_letter_topic
+from tests.own_broker import OwnBroker
 from tests.runtime.fakes import event
 
 pytestmark = pytest.mark.integration
@@ -37,9 +39,9 @@ def settings(infra: Any) -> Settings:
     return Settings(**{k.lower(): v for k, v in infra.environment().items()})
 
 
-async def new_topic(settings: Settings, partitions: int) -> str:
+async def new_topic(settings: Settings, partitions: int, name: str | None = None) -> str:
     """A topic of its own for one test, with its dead-letter topic."""
-    name = f"pipeline-{uuid.uuid4().hex[:10]}"
+    name = name or f"pipeline-{uuid.uuid4().hex[:10]}"
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
@@ -287,6 +289,9 @@ async def test_readiness_fails_while_writes_fail_and_health_while_halted(
         def write_problems(self) -> dict[str, str]:
             return self.problems
 
+        async def watch(self) -> None:
+            return None
+
     broker = make_broker(settings, client_id="test-health")
     subscription = Subscription()
     app = consumer_app(broker, consumers=[subscription])
@@ -327,3 +332,136 @@ async def test_screening_style_handler_publishes_all_before_the_commit(settings:
     assert sorted(json.loads(r.value)["id"] for r in await everything(settings, out)) == sorted(
         e.id for e in events
     )
+
+
+async def test_an_idle_subscription_polls_lazily_and_still_takes_the_next_record(
+    settings: Settings,
+) -> None:
+    """The pace reaches the real subscriber's poll timeout and its aiokafka fetcher's wait."""
+    lazy = settings.model_copy(
+        update={"kafka_idle_after_s": 0.0, "kafka_idle_fetch_max_wait_ms": 300}
+    )
+    topic, group = await new_topic(settings, 1), group_name()
+    effects = Recorder()
+    async with consuming(lazy, topic, group, effects) as (subscription, broker):
+        assert subscription.pacer is not None
+        assert subscription.pacer.apply() == 300
+        (found,) = broker.subscribers
+        subscriber: Any = found  # FastStream's BatchSubscriber; its base class is what is typed
+        assert isinstance(subscriber.consumer, AIOKafkaConsumer)
+        assert subscriber.consumer._fetcher._fetch_max_wait_ms == 300
+        assert subscriber.batch_timeout_ms == 300
+        await produce(settings, topic, [("SUP-1", encode(event("after-a-quiet-spell")))])
+        await until(lambda: effects.handled == ["after-a-quiet-spell"])
+
+
+async def test_a_log_the_broker_restarted_behind_the_consumer_is_read_from_its_start(
+    settings: Settings, own_broker: OwnBroker
+) -> None:
+    """tansu restarted empty, and a commit from before the restart landed on the new broker:
+    the group's next member starts past the end of the new log, which tansu answers with
+    nothing. The watch sees the position past the log's end and reads the new log again."""
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap_servers})
+    topic, group = await new_topic(settings, 1), group_name()
+    await produce(settings, topic, [("SUP-1", encode(event(f"old-{n}"))) for n in range(30)])
+    async with consuming(settings, topic, group, Recorder()):
+        await until_committed(settings, group, topic, 30)
+
+    own_broker.kill()
+    own_broker.start()
+    await new_topic(settings, 1, name=topic)
+    await commit_as_group(settings, group, topic, 30)  # the stale commit, as it landed
+    await produce(settings, topic, [("SUP-1", encode(event(f"new-{n}"))) for n in range(5)])
+    effects = Recorder()
+    async with consuming(settings, topic, group, effects) as (subscription, _):
+        watching = asyncio.create_task(subscription.watch(interval_s=0.1))
+        try:
+            await until(lambda: effects.handled == [f"new-{n}" for n in range(5)])
+        finally:
+            watching.cancel()
+    assert await committed(settings, group, topic, 0) == 5
+
+
+async def commit_as_group(settings: Settings, group: str, topic: str, offset: int) -> None:
+    committer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group)
+    await committer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        committer.assign([tp])
+        await committer.commit({tp: offset})
+    finally:
+        await committer.stop()
+
+
+async def test_a_log_that_did_not_restart_is_never_read_again(settings: Settings) -> None:
+    """tansu may answer a log end short of a multi-record batch it holds: the probe finds the
+    record before the position, so nothing is sought back."""
+    topic, group = await new_topic(settings, 1), group_name()
+    publishing = make_broker(settings, client_id="test-one-batch")
+    async with publishing:
+        await publishing.start()
+        await KafkaPublisher(publishing).publish_all(
+            [(topic, "SUP-1", event(f"e-{n}")) for n in range(20)]
+        )
+    effects = Recorder()
+    async with consuming(settings, topic, group, effects) as (_, broker):
+        await until(lambda: len(effects.handled) == 20)
+        (found,) = broker.subscribers
+        consumer: Any = getattr(found, "consumer", None)
+        assert isinstance(consumer, AIOKafkaConsumer)
+        resets = LogResets(UnderReporting(consumer), settings.kafka_bootstrap_servers)
+        assert await resets.check() == []
+        assert await resets.check() == []
+        assert await consumer.position(TopicPartition(topic, 0)) == 20
+    assert effects.handled == [f"e-{n}" for n in range(20)]
+
+
+class UnderReporting:
+    """The real consumer, but with the log end tansu may answer: the base offset of the last
+    record batch plus one (here a batch of 20 at offset 0)."""
+
+    def __init__(self, consumer: AIOKafkaConsumer) -> None:
+        self._consumer = consumer
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self._consumer.assignment())
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return 1
+
+    async def position(self, tp: TopicPartition) -> int:
+        return int(await self._consumer.position(tp))
+
+    async def seek_to_beginning(self, *tps: TopicPartition) -> None:
+        await self._consumer.seek_to_beginning(*tps)
+
+
+async def test_on_assignment_a_partition_whose_last_committed_record_changed_is_read_again(
+    settings: Settings, own_broker: OwnBroker
+) -> None:
+    """The new log already reaches past the stale position, so only the record itself tells:
+    the one remembered at offset 29 is not the one the new log has there."""
+    settings = settings.model_copy(update={"kafka_bootstrap_servers": own_broker.bootstrap_servers})
+    topic = await new_topic(settings, 1)
+    tp = TopicPartition(topic, 0)
+    await produce(settings, topic, [("SUP-1", encode(event(f"old-{n}"))) for n in range(30)])
+    (last,) = [r for r in await everything(settings, topic) if r.offset == 29]
+    remembered = {0: Fingerprint.of(last)}
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        resets = LogResets(consumer, settings.kafka_bootstrap_servers)
+        consumer.seek(tp, 30)
+        assert await resets.verify([tp], remembered) == []
+        assert await consumer.position(tp) == 30
+
+        own_broker.kill()
+        own_broker.start()
+        await new_topic(settings, 1, name=topic)
+        await produce(settings, topic, [("SUP-1", encode(event(f"new-{n}"))) for n in range(40)])
+        consumer.seek(tp, 30)
+        assert await resets.verify([tp], remembered) == [tp]
+        assert await consumer.position(tp) == 0
+    finally:
+        await consumer.stop()

@@ -201,3 +201,22 @@ async def test_batches_dead_letters_and_halts_are_in_the_metrics() -> None:
     assert sample("laboursight_consumer_halted", **group) == 0
     await made.process(records(["garbage"] * 3, first=3), Offsets(), History())
     assert sample("laboursight_consumer_halted", **group) == 1
+
+
+async def test_a_batch_that_spans_a_rebalance_is_handled_but_not_committed() -> None:
+    made: BatchSubscription[Any]
+
+    class RebalancedMeanwhile(Handler):
+        async def __call__(self, events: Any) -> None:
+            if not self.handled:
+                made.forget()  # the listener, while the first batch was being handled
+            await super().__call__(events)
+
+    handler = RebalancedMeanwhile()
+    made, _ = subscription(handler)
+    offsets = Offsets()
+    await made.process(records(["a", "b"], first=16), offsets, History())
+    assert handler.handled == ["a", "b"]
+    assert offsets.commits == []
+    await made.process(records(["c"], first=0), offsets, History())
+    assert offsets.commits == [{0: 1}]

@@ -32,10 +32,17 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Persistent connections, as receivers in production serve them: over HTTP/1.0
+            # every webhook would open a connection, a cost notify does not pay there.
+            protocol_version = "HTTP/1.1"
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = {name.lower(): value for name, value in self.headers.items()}
-                self.send_response(receiver._accept(body, headers))
+                status = receiver._accept(body, headers)
+                self.send_response(status)
+                if status != 204:  # on a persistent connection an empty body is delimited
+                    self.send_header("content-length", "0")
                 self.end_headers()
 
             def log_message(self, format: str, *args: Any) -> None:

@@ -28,6 +28,7 @@ REPLICA_SET = "rs0"
 SERVERS = ("tansu", "mongod")
 
 _PR_SET_PDEATHSIG = 1
+TRANSACTION_LIFETIME_S = 10
 _ALREADY_INITIALIZED = 23  # MongoDB error code for replSetInitiate on an initiated node
 _LOG_TAIL_LINES = 20
 _POLL_SECONDS = 0.05
@@ -180,6 +181,10 @@ class LocalServers:
                 "mongod": [mongod, "--replSet", REPLICA_SET, "--bind_ip", "127.0.0.1",
                            "--port", str(self._mongodb_port), "--dbpath", str(db_path),
                            "--wiredTigerCacheSizeGB", "0.25",
+                           # A killed writer's open transaction keeps its write locks this
+                           # long (default 60 s): its restarted successor meets write
+                           # conflicts on the same documents until then.
+                           "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_S}",
                            "--unixSocketPrefix", str(self._dir), "--quiet"],
             }  # fmt: skip
             for name in SERVERS:

@@ -5,10 +5,10 @@ A subscription built by :func:`subscribe_batch` runs, for every batch a subscrib
 
 1. **batch** — up to ``max_records`` records (aiokafka ``getmany``), handed on as soon as any
    are fetched, never held back to fill: the batch closes at ``max_records`` or when the wait
-   for a first record (``max_wait_ms``) ends, whichever comes first. At low load a batch is one
-   record and waits for nothing (an idle subscriber waits ``max_wait_ms`` for records, then
-   FastStream sleeps as long again before it polls); under load batches fill from what the
-   consumer already prefetched.
+   for a first record ends, whichever comes first. At low load a batch is one
+   record and waits for nothing (an idle subscriber waits for records, then FastStream sleeps as
+   long again before it polls; how long follows the pace, ``pace``, brisk while records flow
+   and lazy after a quiet spell); under load batches fill from what the consumer prefetched.
 2. **split by partition** — each partition's records go on in offset order, and the partitions
    of one fetch are processed concurrently; a partition (and so every key, which Kafka maps to
    one partition) keeps its order.
@@ -46,7 +46,7 @@ The interface services code against::
     subscription = subscribe_batch(
         broker, settings, topics.FINDINGS,
         group_id="risk", event_type=FindingsEvent, handle=handle,
-        max_records=500, max_wait_ms=10,
+        max_records=500,
     )
     app = consumer_app(broker, consumers=[subscription], mongo=client)
 """

@@ -18,9 +18,15 @@ from aiokafka.errors import IllegalStateError
 
 
 class Offsets(Protocol):
-    async def commit(self, next_offsets: Mapping[int, int]) -> None:
+    async def commit(self, next_offsets: Mapping[int, int]) -> dict[int, int]:
         """Commit, for each partition, the offset of the next record to read; return once the
-        broker stored them. Raises when it did not."""
+        broker stored them, with those it stored. Raises when it did not.
+
+        An offset past the consumer's position is not committed: its records were fetched
+        under an earlier assignment, and the new one starts behind them (a broker that lost
+        its log and its group reset the position to the new log's start; a commit from the
+        old batch would skip what the new log holds below it). Those records come again.
+        """
         ...
 
     def rewind(self, partition: int, offset: int) -> None:
@@ -39,11 +45,20 @@ class KafkaOffsets:
         self._consumer = consumer
         self._topic = topic
 
-    async def commit(self, next_offsets: Mapping[int, int]) -> None:
-        if next_offsets:
-            await self._consumer.commit(
-                {TopicPartition(self._topic, p): offset for p, offset in next_offsets.items()}
-            )
+    async def commit(self, next_offsets: Mapping[int, int]) -> dict[int, int]:
+        commits: dict[TopicPartition, int] = {}
+        for partition, offset in next_offsets.items():
+            tp = TopicPartition(self._topic, partition)
+            try:
+                position = await self._consumer.position(tp)
+            except IllegalStateError:  # revoked: its new owner starts from the last commit
+                continue
+            # tansu checks no generation, so a stale commit is refused only here.
+            if offset <= position:
+                commits[tp] = offset
+        if commits:
+            await self._consumer.commit(commits)
+        return {tp.partition: offset for tp, offset in commits.items()}
 
     def rewind(self, partition: int, offset: int) -> None:
         # Revoked meanwhile: its new owner starts from the last commit, which is not past it.
@@ -60,8 +75,8 @@ class KafkaOffsets:
 class NoOffsets:
     """FastStream's in-memory test broker keeps no offsets: nothing to commit or seek."""
 
-    async def commit(self, next_offsets: Mapping[int, int]) -> None:
-        return None
+    async def commit(self, next_offsets: Mapping[int, int]) -> dict[int, int]:
+        return {}
 
     def rewind(self, partition: int, offset: int) -> None:
         return None

@@ -28,7 +28,9 @@ from .handler import BatchHandler, EventT
 from .health import WriteHealth
 from .history import DeadLetterHistory, KafkaDeadLetterHistory, NoHistory
 from .offsets import KafkaOffsets, NoOffsets, Offsets
+from .pace import Pace, PaceLimits, Pacer
 from .partition import PartitionOutcome, PartitionStep
+from .resets import Fingerprint, LogResets
 from .retry import Retry
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,12 @@ class BatchSubscription(Generic[EventT]):
         self.group_id = group_id
         self.halted: str | None = None
         self.on_halt: Callable[[str], None] = lambda reason: None
+        # Set by ``subscribe_batch`` for a real subscriber: its poll pace and its broker.
+        self.pacer: Pacer | None = None
+        self.bootstrap_servers = ""
+        self._resets: LogResets | None = None
+        # The last committed record of each partition, kept across rebalances (``resets``).
+        self._committed: dict[int, Fingerprint] = {}
         self._step = step
         self._history = history
         self._limits = limits
@@ -118,8 +126,43 @@ class BatchSubscription(Generic[EventT]):
 
     @property
     def listener(self) -> ConsumerRebalanceListener:
-        """Forgets the guard state of partitions that move: their next owner recovers it."""
-        return _Forget(self)
+        """Forgets the guard state of partitions that move (their next owner recovers it), and
+        checks the logs of the partitions assigned (``assigned``)."""
+        return _Rebalanced(self)
+
+    async def watch(self, interval_s: float = 0.5) -> None:
+        """Until cancelled, every ``interval_s``: pace the polls (``pace``) and read a log the
+        broker started again behind the consumer from its start (``resets``). Nothing to do
+        without a subscriber (FastStream's in-memory test broker)."""
+        if self.pacer is None:
+            return
+        while True:
+            self.pacer.apply()
+            if (resets := self._log_resets()) is not None:
+                try:
+                    await resets.check()
+                except Exception as error:  # the broker is away: ask again next time
+                    log.info("log-end check failed", extra={"error": repr(error)})
+            await asyncio.sleep(interval_s)
+
+    async def assigned(self, partitions: list[TopicPartition]) -> None:
+        """A rebalance gave this member ``partitions``: their guards are recovered afresh, and
+        a partition whose last committed record is gone from the broker is read from its start."""
+        self.forget()
+        if (resets := self._log_resets()) is None:
+            return
+        try:
+            await resets.verify(
+                [tp for tp in partitions if tp.topic == self.topic], self._committed
+            )
+        except Exception as error:  # the broker is away again: the running check remains
+            log.warning("log check on assignment failed", extra={"error": repr(error)})
+
+    def _log_resets(self) -> LogResets | None:
+        consumer = None if self.pacer is None else self.pacer.consumer
+        if self._resets is None and isinstance(consumer, AIOKafkaConsumer):
+            self._resets = LogResets(consumer, self.bootstrap_servers)
+        return self._resets
 
     def forget(self) -> None:
         self._generation += 1
@@ -137,6 +180,8 @@ class BatchSubscription(Generic[EventT]):
 
     async def process(self, records: Records, offsets: Offsets, history: DeadLetterHistory) -> None:
         """Run the steps over one fetched batch (any partitions of this topic, not empty)."""
+        if self.pacer is not None:
+            self.pacer.seen()
         partitions = _by_partition(records)
         try:
             await self._batch(partitions, offsets, history)
@@ -168,7 +213,12 @@ class BatchSubscription(Generic[EventT]):
                 offsets.rewind(partition, outcome.rewind)
             if generation == self._generation:
                 self._guards[partition] = outcome.guard
-        await self._commit(offsets, outcomes)
+        if generation == self._generation:
+            await self._commit(offsets, partitions, outcomes)
+        else:
+            # Fetched under the assignment before a rebalance: the new one starts from the
+            # group's last commit, so these records come again (to this member or another).
+            log.info("batch spanned a rebalance, not committed", extra={"topic": self.topic})
         self._report(partitions, outcomes, time.perf_counter() - started)
 
     async def _recover(
@@ -198,12 +248,17 @@ class BatchSubscription(Generic[EventT]):
                 self._guards[p] = recovered(self._limits, position, dead.get(p, set()))
         return generation == self._generation
 
-    async def _commit(self, offsets: Offsets, outcomes: dict[int, PartitionOutcome]) -> None:
+    async def _commit(
+        self,
+        offsets: Offsets,
+        partitions: dict[int, Records],
+        outcomes: dict[int, PartitionOutcome],
+    ) -> None:
         """Effects and dead letters are durable by now, so a failed commit only means they may
         be redelivered: nothing is rewound, and the next commit covers these offsets too."""
         commits = {p: o.commit for p, o in outcomes.items() if o.commit is not None}
         try:
-            await offsets.commit(commits)
+            committed = await offsets.commit(commits)
         except (CommitFailedError, IllegalStateError) as error:
             log.info("commit refused after a rebalance", extra={"error": repr(error)})
         except Exception as error:
@@ -211,6 +266,10 @@ class BatchSubscription(Generic[EventT]):
             log.warning("offset commit failed", extra={"error": repr(error)})
         else:
             self._health.succeeded("commit")
+            for partition, offset in committed.items():
+                for record in partitions[partition]:
+                    if record.offset == offset - 1:
+                        self._committed[partition] = Fingerprint.of(record)
 
     def _report(
         self, partitions: dict[int, Records], outcomes: dict[int, PartitionOutcome], took: float
@@ -247,7 +306,7 @@ class BatchSubscription(Generic[EventT]):
         self.on_halt(reason)
 
 
-class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
+class _Rebalanced(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, subscription: BatchSubscription[Any]) -> None:
         self._subscription = subscription
 
@@ -255,7 +314,7 @@ class _Forget(ConsumerRebalanceListener):  # type: ignore[misc]
         self._subscription.forget()
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        self._subscription.forget()
+        await self._subscription.assigned(assigned)
 
 
 def _by_partition(records: Records) -> dict[int, Records]:
@@ -274,14 +333,15 @@ def subscribe_batch(
     event_type: type[EventT],
     handle: BatchHandler[EventT],
     max_records: int = 500,
-    max_wait_ms: int = 10,
     retry_budget_s: float = 60.0,
     limits: GuardLimits = DEFAULT_LIMITS,
 ) -> BatchSubscription[EventT]:
     """Consume ``topic`` as group ``group_id`` through the pipeline's steps with ``handle``.
 
     ``max_records``: the most records one fetch hands on (a partition's batch is at most that);
-    ``max_wait_ms``: how long the subscriber waits for a first record before polling again.
+    How long a poll waits for a first record follows the subscription's pace (``pace``):
+    ``KAFKA_FETCH_MAX_WAIT_MS`` while records flow, ``KAFKA_IDLE_FETCH_MAX_WAIT_MS`` once none
+    came for ``KAFKA_IDLE_AFTER_S``; ``consumer_app`` runs the pacing.
     ``retry_budget_s``: how long a transient failure is retried in place before a rewind.
     ``limits``: the dead-letter guard's. Dead letters go to ``<topic>.dlq`` through ``broker``.
 
@@ -302,7 +362,7 @@ def subscribe_batch(
         topic,
         batch=True,
         max_records=max_records,
-        batch_timeout_ms=max_wait_ms,
+        batch_timeout_ms=settings.kafka_fetch_max_wait_ms,
         listener=subscription.listener,
         **consumer_options(settings, group_id=group_id),
     )
@@ -314,6 +374,8 @@ def subscribe_batch(
         task.add_done_callback(stopping.discard)
 
     subscription.on_halt = stop
+    subscription.pacer = Pacer(Pace(PaceLimits.of(settings)), subscriber)
+    subscription.bootstrap_servers = settings.kafka_bootstrap_servers
     subscriber(_handler(subscription))
     return subscription
 

@@ -1,7 +1,8 @@
 """Accepting a disclosure: a 202 means MongoDB holds it, durably; a 503 means it never will.
 
 Accepting is one journaled majority write of the disclosure's document, which carries the
-serialised event (``outbox``). Kafka hears of it afterwards: the hand-off publishes it at once
+serialised event (``outbox``); the documents of concurrent requests go in one ``insert_many``
+(``insert_batches``), each request still answered by its own document's outcome. Kafka hears of it afterwards: the hand-off publishes it at once
 in the background, and the relay publishes whatever the hand-off could not. So a broker outage
 is no 503, and a 202 stands even if the broker later loses its memory.
 
@@ -15,6 +16,7 @@ accepts the disclosure if the first attempt did not, exactly once.
 """
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable
 from datetime import datetime, timedelta
@@ -67,6 +69,7 @@ async def accept(
     key = None if idempotency_key is None else _key(caller, idempotency_key, disclosure.kind)
     try:
         with pymongo.timeout(ctx.settings.api_write_timeout_s):
+            deadline = time.monotonic() + ctx.settings.api_write_timeout_s
             ids = _fresh_ids()
             if key is not None:
                 decision = await _keys(ctx).claim(
@@ -77,7 +80,7 @@ async def accept(
                 ids = _claimed(decision, disclosure.kind)
             token = logs.correlation_id.set(ids.disclosure_id)
             try:
-                answer = await _store(ctx, caller, disclosure, ids, key, accepted_at)
+                answer = await _store(ctx, caller, disclosure, ids, key, accepted_at, deadline)
             finally:
                 logs.correlation_id.reset(token)
     except PyMongoError as error:
@@ -106,6 +109,7 @@ async def _store(
     ids: idempotency.Claimed,
     key: dict[str, str] | None,
     accepted_at: datetime,
+    deadline: float,
 ) -> dict[str, Any]:
     # Twice at most: a resumed reservation whose disclosure was withdrawn gets fresh ids once.
     for _ in range(2):
@@ -129,7 +133,7 @@ async def _store(
             timing=ctx.timing,
         )
         try:
-            await ctx.disclosures.insert(document)
+            await ctx.disclosures.insert(document, deadline)
         except DuplicateKeyError:
             # Only a resumed reservation reuses ids: its first attempt stored them.
             if await _stands(ctx, caller.tenant_id, ids.disclosure_id):
@@ -147,7 +151,9 @@ async def _store(
             raise
         ctx.handoff.offer(record)
         ACCEPTED.labels(disclosure.kind).inc()
-        log.info("disclosure accepted", extra={"kind": disclosure.kind, "event_id": ids.event_id})
+        # DEBUG: at INFO, this line was 7 % of the CPU a request takes; the accepted counter
+        # and the status route say what was accepted.
+        log.debug("disclosure accepted", extra={"kind": disclosure.kind, "event_id": ids.event_id})
         return _answer(ids)
     raise _in_progress(disclosure.kind)
 

@@ -17,7 +17,20 @@ from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
 from laboursight_schemas.envelope import now
 
-from . import contracts, disclosures, entities, errors, health, openapi, subscriptions
+from . import (
+    alert_queries,
+    batches,
+    contracts,
+    disclosure_queries,
+    disclosures,
+    entities,
+    entity_queries,
+    errors,
+    finding_queries,
+    health,
+    openapi,
+    subscriptions,
+)
 from .background import Background
 from .bus import EventBus, KafkaBus
 from .context import Context
@@ -50,6 +63,7 @@ async def ensure_indexes(db: AsyncDatabase[dict[str, Any]], settings: ApiSetting
         [("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="tenant_created"
     )
     await DisclosureStore(db).create_indexes()
+    await disclosure_queries.create_indexes(db)
 
 
 def timing(settings: ApiSettings) -> Timing:
@@ -110,11 +124,33 @@ def create_app(
             app.state.context = ctx
             yield
 
-    app = _Api(title="laboursight api", version="1.0.0", lifespan=lifespan)
+    app = _Api(
+        title="laboursight api",
+        version="1.0.0",
+        lifespan=lifespan,
+        # The api's metrics are Prometheus' (``metrics``); FastAPI's native OpenTelemetry would
+        # look up the global providers on every request only to find none.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     errors.install(app, settings.api_retry_after_s)
-    app.add_middleware(BodyLimit, max_body_bytes=settings.api_max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_body_bytes=settings.api_max_body_bytes,
+        per_path={batches.UPLOADS: (settings.api_batch_max_body_bytes, "API_BATCH_MAX_BODY_BYTES")},
+    )
     app.add_middleware(RequestTimer)
-    for module in (disclosures, entities, subscriptions, health, contracts):
+    for module in (
+        disclosures,
+        disclosure_queries,
+        batches,
+        entities,
+        entity_queries,
+        finding_queries,
+        alert_queries,
+        subscriptions,
+        health,
+        contracts,
+    ):
         app.include_router(module.router)
     return app
 

@@ -3,40 +3,42 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .context import Context, context
+from .context import context
 from .errors import ApiError
 from .keys import Principal, Role, authenticate
 
-_bearer = HTTPBearer(auto_error=False, description="An API key: `ls_<key id>.<secret>`")
+BEARER = HTTPBearer(auto_error=False, description="An API key: `ls_<key id>.<secret>`")
+"""The security scheme: a route that depends on it answers 401 and 403, and 503 when MongoDB
+(where the keys are) is unreachable."""
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
 
-async def principal(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    ctx: Annotated[Context, Depends(context)],
-) -> Principal:
-    if credentials is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "send an API key: Authorization: Bearer <key>",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    found = await authenticate(ctx.keys, credentials.credentials)
-    if found is None:
-        raise ApiError(
-            401,
-            "unauthorized",
-            "the API key is invalid",
-            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
-        )
-    return found
+def require(
+    *roles: Role,
+) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]:
+    """The caller, when their key is valid and has one of ``roles``."""
 
-
-def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
-    async def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    # One dependency for both checks: FastAPI's cost is per dependency, on every request.
+    async def principal(request: Request, credentials: Credentials) -> Principal:
+        if credentials is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "send an API key: Authorization: Bearer <key>",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        caller = await authenticate((await context(request)).keys, credentials.credentials)
+        if caller is None:
+            raise ApiError(
+                401,
+                "unauthorized",
+                "the API key is invalid",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
         if caller.role not in roles:
             raise ApiError(
                 403,
@@ -45,4 +47,4 @@ def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
             )
         return caller
 
-    return check
+    return principal

@@ -65,7 +65,8 @@ class KafkaBus:
         if not self._connected.is_set():
             # Just started, or Kafka was away at the start: worth a wait, not a failure yet.
             try:
-                await asyncio.wait_for(self._connected.wait(), self._timeout_s)
+                async with asyncio.timeout(self._timeout_s):
+                    await self._connected.wait()
             except TimeoutError as error:
                 return [error for _ in records]
         pending: list[asyncio.Future[Any] | Outcome] = []

@@ -7,19 +7,23 @@ import math
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from fastapi import FastAPI
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime import logs
 from laboursight_runtime.mongo import make_client
-from laboursight_runtime.service import serve
+from laboursight_runtime.service import serve, worker_process
 
+from . import uploader
 from .app import create_app
 from .keys import ROLES, create_api_key, parse_key
 from .settings import ApiSettings
 
 DESCRIPTION = """\
-Serve the laboursight HTTP api (the default, or `serve`), or create an API key (`create-key`).
+Serve the laboursight HTTP api (the default, or `serve`), create an API key (`create-key`), or
+upload a file of disclosures to a running api (`upload`).
 
 Configured by the environment (see the README): KAFKA_BOOTSTRAP_SERVERS, \
 KAFKA_IDEMPOTENT_PRODUCER, MONGODB_URI, MONGODB_DATABASE, HTTP_HOST, HTTP_PORT, LOG_LEVEL and \
@@ -63,6 +67,29 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default=5.0,
         metavar="SECONDS",
         help="how long to wait for a MongoDB server to answer (default: 5)",
+    )
+    upload = commands.add_parser(
+        "upload",
+        help="upload a file of disclosures and follow it",
+        description="Send FILE (JSON Lines, one disclosure a line, or CSV with dotted column "
+        "names) to POST /v1/disclosures:batch, show its progress until every line is judged, "
+        "and print each rejected line. Exits 1 when any line was rejected. Sending the same "
+        "file again is safe: it is the same batch.",
+    )
+    upload.add_argument("file", type=Path, metavar="FILE")
+    upload.add_argument("--url", required=True, help="the api, e.g. http://127.0.0.1:8000")
+    upload.add_argument("--key", required=True, help="a submitter API key")
+    upload.add_argument("--format", choices=sorted(uploader.MEDIA), help="default: by extension")
+    upload.add_argument("--idempotency-key", help="default: the file's content identifies it")
+    upload.add_argument(
+        "--poll", type=_positive_seconds, default=0.5, metavar="SECONDS", help="default: 0.5"
+    )
+    upload.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long one HTTP request may take (default: 30)",
     )
     return parser.parse_args(argv)
 
@@ -108,11 +135,41 @@ def _run_create_key(settings: ApiSettings, args: argparse.Namespace) -> None:
         print(key)
 
 
+def _run_upload(args: argparse.Namespace) -> None:
+    send = uploader.http(args.url, args.key, args.timeout)
+    try:
+        status = uploader.upload(
+            send,
+            args.file,
+            uploader.media_type(args.file, args.format),
+            args.idempotency_key,
+            args.poll,
+        )
+    except OSError as error:
+        sys.exit(f"laboursight-api upload: cannot read {args.file}: {error.strerror}")
+    except uploader.UploadFailed as error:
+        sys.exit(f"laboursight-api upload: {error}")
+    sys.exit(status)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
+    if args.command == "upload":
+        _run_upload(args)
     settings = ApiSettings()
     if args.command == "create-key":
         _run_create_key(settings, args)
         return
     logs.configure("api", settings.log_level)
-    serve(create_app(settings), settings)
+    if settings.api_workers == 1:
+        serve(create_app(settings), settings)
+    else:
+        serve(f"{__name__}:{worker_app.__name__}", settings, workers=settings.api_workers)
+
+
+def worker_app() -> FastAPI:
+    """The api of one worker process when API_WORKERS > 1 (``serve`` calls it in each)."""
+    worker_process()
+    settings = ApiSettings()
+    logs.configure("api", settings.log_level)
+    return create_app(settings)

@@ -29,6 +29,7 @@ class Context:
     keys: KeyCache
 
 
-def context(request: Request) -> Context:
+async def context(request: Request) -> Context:
+    # Async although it awaits nothing: FastAPI runs a plain function in a worker thread.
     found: Context = request.app.state.context
     return found

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from laboursight_schemas import collections
 
+from .insert_batches import InsertBatches
 from .outbox import tombstone
 
 Document = dict[str, Any]
@@ -42,6 +43,7 @@ class DisclosureStore:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._collection = db[collections.DISCLOSURES]
         self._journaled = db.get_collection(collections.DISCLOSURES, write_concern=JOURNALED)
+        self._inserts = InsertBatches(self._journaled)
 
     async def create_indexes(self) -> None:
         await self._collection.create_index(
@@ -62,9 +64,13 @@ class DisclosureStore:
 
     # --- accepting ---------------------------------------------------------------------------
 
-    async def insert(self, document: Document) -> None:
-        """Durable once this returns; raises DuplicateKeyError when ``_id`` exists already."""
-        await self._journaled.insert_one(document)
+    async def insert(self, document: Document, deadline: float) -> None:
+        """Durable once this returns; raises DuplicateKeyError when ``_id`` exists already.
+
+        Written together with the other requests' (``insert_batches``), by ``deadline``
+        (``time.monotonic``) at the latest.
+        """
+        await self._inserts.insert(document, deadline)
 
     async def find(self, tenant_id: str, disclosure_id: str) -> Document | None:
         return await self._collection.find_one(

@@ -1,54 +1,76 @@
-"""Prometheus metrics of the HTTP edge, the outbox and the statuses the api keeps."""
+"""Prometheus metrics of the HTTP edge, the outbox and the statuses the api keeps.
 
+With several worker processes (``API_WORKERS``, ``PROMETHEUS_MULTIPROC_DIR`` set by ``serve``)
+each records into files of its own, and the default registry, which ``/metrics`` shows, reads
+every worker's files: a counter is the sum over the workers, the backlog the latest reading.
+"""
+
+import os
 import time
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, multiprocess
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# In one process the metrics register as usual; in several, the files stand for them.
+_MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+_REGISTRY = None if _MULTIPROCESS else REGISTRY
+if _MULTIPROCESS:
+    multiprocess.MultiProcessCollector(REGISTRY)  # type: ignore[no-untyped-call]
 
 ACCEPTED = Counter(
     "laboursight_api_disclosures_accepted_total",
     "Disclosures accepted: durable in MongoDB, to be published to Kafka",
     ["kind"],
+    registry=_REGISTRY,
 )
 REJECTED = Counter(
     "laboursight_api_disclosures_rejected_total",
     "Disclosures refused, by kind (unknown when unreadable) and reason",
     ["kind", "reason"],
+    registry=_REGISTRY,
 )
 OUTBOX_PUBLISHED = Counter(
     "laboursight_api_outbox_published_total",
     "Outbox entries Kafka acknowledged, by who published them (the accepting request's hand-off, "
     "or the relay)",
     ["path"],
+    registry=_REGISTRY,
 )
 OUTBOX_BACKLOG = Gauge(
     "laboursight_api_outbox_backlog",
     "Accepted disclosures not yet published to Kafka, across every replica (read by the relay)",
+    registry=_REGISTRY,
+    multiprocess_mode="mostrecent",
 )
 OUTBOX_VOIDED = Counter(
     "laboursight_api_outbox_voided_total",
     "Writes that reached MongoDB after their request had been answered 503: withdrawn, never "
     "published",
+    registry=_REGISTRY,
 )
 REDRIVEN = Counter(
     "laboursight_api_disclosures_redriven_total",
     "Disclosures published but not screened by the screening deadline, published again",
+    registry=_REGISTRY,
 )
 FAILED = Counter(
     "laboursight_api_disclosures_failed_total",
     "Disclosures marked failed because their event ended in a dead-letter topic, by the stage "
     "that gave up",
     ["stage"],
+    registry=_REGISTRY,
 )
 DEAD_LETTERS_UNMATCHED = Counter(
     "laboursight_api_dead_letters_unmatched_total",
     "Dead letters read that name no disclosure the api could mark failed, by topic",
     ["topic"],
+    registry=_REGISTRY,
 )
 REQUEST_SECONDS = Histogram(
     "laboursight_api_request_seconds",
     "Time to answer an HTTP request",
     ["method", "route", "status"],
+    registry=_REGISTRY,
 )
 
 

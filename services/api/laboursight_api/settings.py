@@ -6,6 +6,9 @@ from laboursight_runtime.settings import Settings
 
 
 class ApiSettings(Settings):
+    # Processes serving the HTTP port (``service.serve``); each also runs the background work,
+    # which is safe with several (leases and conditional writes, as with several replicas).
+    api_workers: int = Field(default=1, ge=1)
     api_max_body_bytes: int = Field(default=1024 * 1024, ge=1)
     api_retry_after_s: int = Field(default=5, ge=1)
     api_idempotency_ttl_s: int = Field(default=24 * 3600, ge=60)
@@ -37,3 +40,14 @@ class ApiSettings(Settings):
 
     # The consumer group that reads the dead-letter topics into `failed` statuses.
     api_dead_letter_group: str = Field(default="api-dead-letters", min_length=1)
+
+    # Batch ingest (``batches``): an upload is kept as one MongoDB document until its lines are
+    # processed, so its body stays well inside MongoDB's 16 MiB document limit.
+    api_batch_max_lines: int = Field(default=10_000, ge=1)
+    api_batch_max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1, le=15 * 1024 * 1024)
+    # How long a batch and its line results are kept; within it, the same upload is the same batch.
+    api_batch_ttl_s: int = Field(default=7 * 24 * 3600, ge=3600)
+    # A replica's claim on a batch it processes; past it another replica resumes the batch.
+    api_batch_lease_s: float = Field(default=30.0, gt=0)
+    # How often a replica looks for batches left unfinished (by a replica that died).
+    api_batch_poll_s: float = Field(default=2.0, gt=0)

@@ -16,8 +16,11 @@ Guarantees:
   in all, at most the circuit's in-flight limit per endpoint, each bounded by
   ``attempt_timeout``); the deliveries of an endpoint whose circuit is open are not claimed, and
   are deferred to the end of its cool-down without an attempt.
-- **Prompt**: ``wake()`` (the consumer calls it after recording) starts a claim at once; the
-  queue is also read every ``poll_interval`` for retries that fell due and other replicas' work.
+- **Prompt**: the consumer records new deliveries already claimed for this dispatcher and hands
+  them over (``take``), so a first attempt starts as soon as its delivery is durable, without a
+  read of the queue; ``wake()`` starts a claim at once; the queue is also read every
+  ``poll_interval`` for retries that fell due, hand-overs it could not start, and other
+  replicas' work.
   One claim takes as many due deliveries as there are free attempt slots, so a burst costs a few
   round trips, not a few per delivery. What a claim takes beyond an endpoint's in-flight limit
   (up to that limit again) waits in memory and starts as that endpoint's attempts end, never so
@@ -94,6 +97,22 @@ class Dispatcher:
         # Claimed deliveries waiting for a place at their endpoint (or in ``concurrency``),
         # started as places free up, in claim order.
         self._held: dict[Endpoint, deque[_Held]] = {}
+        self._stopping = False
+
+    def lease_until(self, claimed_at: datetime) -> datetime:
+        return claimed_at + self._lease
+
+    def take(
+        self, claims: Sequence[Claim], subscriptions: Sequence[Subscription], claimed_at: datetime
+    ) -> None:
+        """Attempt deliveries claimed for this dispatcher at ``claimed_at`` (until
+        ``lease_until(claimed_at)``), as if the claim loop had claimed them. While stopping, they
+        are left to their claims, which expire: then any dispatcher attempts them."""
+        if self._stopping or not claims:
+            return
+        handed_back = self._admit(claims, subscriptions, claimed_at)
+        if handed_back:
+            self._spawn(self._hand_back(handed_back))
 
     def wake(self) -> None:
         """New deliveries are due: claim now rather than at the next poll."""
@@ -108,6 +127,7 @@ class Dispatcher:
     async def stop(self) -> None:
         """Stop claiming and hand back what waits; let attempts in flight end for a few seconds,
         then cancel them (their claims expire and another dispatcher makes the attempt again)."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -154,6 +174,15 @@ class Dispatcher:
             return False
         if len(claims) < limit and blocked:
             self._wake_on_attempt_end = True
+        for due_at, claims_back in self._admit(claims, subscriptions, at).items():
+            await self._release(claims_back, due_at)
+        return len(claims) == limit
+
+    def _admit(
+        self, claims: Sequence[Claim], subscriptions: Sequence[Subscription], at: datetime
+    ) -> dict[datetime, list[Claim]]:
+        """Start or hold each claim (made at ``at``); returns those to hand back, by when they
+        are due again."""
         by_id = {(s.tenant_id, s.id): s for s in subscriptions}
         # An attempt must end before its lease does.
         start_by = at + self._lease - self._attempt_timeout
@@ -178,9 +207,13 @@ class Dispatcher:
             else:
                 waiting.append(_Held(claim, subscription, start_by))
             self._start_held(endpoint)
-        for due_at, claims_back in handed_back.items():
+        return handed_back
+
+    async def _hand_back(self, claims: dict[datetime, list[Claim]]) -> None:
+        for due_at, claims_back in claims.items():
             await self._release(claims_back, due_at)
-        return len(claims) == limit
+        # Due now, some of them: the claim loop takes them as soon as there is room.
+        self.wake()
 
     def _start_held(self, endpoint: Endpoint) -> None:
         """Start the endpoint's waiting deliveries while it admits attempts, in claim order."""

@@ -26,7 +26,7 @@ from .stores import (
     SubscriptionStore,
     create_indexes,
 )
-from .webhooks import SignedWebhookSender, WebhookSender, http_client
+from .webhooks import SignedWebhookSender, WebhookSender
 
 GROUP_ID = "notify"
 
@@ -42,19 +42,22 @@ def bootstrap(
     """Wire the service; tests pass fakes for the ports, production takes the defaults.
 
     The dispatcher starts after the broker and stops before it, so no webhook is sent by a
-    process that is not consuming, and none is in flight when the clients close.
+    process that is not consuming, and none is in flight when the clients close. The webhook
+    sender's HTTP session opens at startup, in the loop that serves the app.
     """
     notify = notify if notify is not None else NotifySettings()
     broker = make_broker(settings, client_id="notify")
     mongo = make_client(settings)
     db = mongo[settings.mongodb_database]
-    http = http_client()
     subscriptions = subscriptions if subscriptions is not None else MongoSubscriptions(db)
     deliveries = deliveries if deliveries is not None else MongoDeliveryQueue(db)
+    signed: SignedWebhookSender | None = None
+    if sender is None:
+        sender = signed = SignedWebhookSender(notify.concurrency)
     dispatcher = Dispatcher(
         deliveries,
         subscriptions,
-        sender if sender is not None else SignedWebhookSender(http),
+        sender,
         policy=notify.retry_policy(),
         circuits=notify.circuits(),
         concurrency=notify.concurrency,
@@ -63,7 +66,7 @@ def bootstrap(
         poll_interval=timedelta(seconds=notify.poll_interval_s),
     )
     record = RecordDeliveries(
-        subscriptions, deliveries, horizon=notify.retry_horizon, on_recorded=dispatcher.wake
+        subscriptions, deliveries, horizon=notify.retry_horizon, dispatch=dispatcher
     )
 
     consumer = subscribe_batch(
@@ -77,9 +80,11 @@ def bootstrap(
     app = consumer_app(
         broker, consumers=[consumer], mongo=mongo, on_startup=[partial(create_indexes, db)]
     )
+    if signed is not None:
+        app.on_startup(signed.open)
+        app.after_shutdown(signed.close)
     app.after_startup(dispatcher.start)
     app.on_shutdown(dispatcher.stop)
-    app.after_shutdown(http.aclose)
     return app
 
 

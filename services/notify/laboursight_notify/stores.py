@@ -12,7 +12,8 @@ which makes recording an alert twice a no-op and is notify's whole idempotency r
   ``updated_at``;
 - ``due_at``: when a pending delivery is next to be attempted. A claim moves it to the end of the
   claim's lease and stores the claim's ``lease`` token, so no other dispatcher takes the delivery
-  while the lease runs, and a crashed dispatcher's claim simply falls due again;
+  while the lease runs, and a crashed dispatcher's claim simply falls due again; a settled
+  attempt keeps its claim's token as ``settled_lease``;
 - ``attempts``, ``last_status_code``, ``last_error``, and ``attempt_log``: the latest attempts,
   each with its time, status code, error and latency.
 
@@ -33,6 +34,7 @@ from pymongo.errors import BulkWriteError
 
 from laboursight_schemas import collections
 
+from .grouped_settles import GroupedSettles
 from .model import DEFAULT_MIN_RISK_LEVEL, AttemptRecord, Delivery, Endpoint, Subscription
 from .retries import Settlement
 
@@ -60,10 +62,16 @@ class SubscriptionStore(Protocol):
 
 
 class DeliveryQueue(Protocol):
-    async def add(self, deliveries: Sequence[Delivery]) -> None:
-        """Record each delivery ``pending``, due at once, in one write.
+    async def add(
+        self, deliveries: Sequence[Delivery], *, claim_until: datetime | None = None
+    ) -> list[Claim]:
+        """Record each delivery ``pending``, in one write; due at once, or with ``claim_until``
+        claimed by the caller until then, as ``claim`` would have (so the caller can attempt
+        them without reading the queue).
 
-        A delivery id already recorded is left exactly as it is, whatever its status.
+        Returns the claims of the deliveries this call recorded (none without ``claim_until``).
+        A delivery id already recorded is left exactly as it is, whatever its status, and is
+        not claimed.
         """
         ...
 
@@ -132,14 +140,14 @@ def _delivery(doc: Document) -> Delivery:
     return Delivery(**{name: doc["_id" if name == "id" else name] for name in DELIVERY_FIELDS})
 
 
-def _pending(delivery: Delivery) -> Document:
+def _pending(delivery: Delivery, due_at: datetime, lease: str | None) -> Document:
     doc = asdict(delivery)
     doc["_id"] = doc.pop("id")
     return {
         **doc,
         "status": "pending",
-        "due_at": delivery.recorded_at,
-        "lease": None,
+        "due_at": due_at,
+        "lease": lease,
         "last_status_code": None,
         "last_error": None,
         "attempt_log": [],
@@ -152,25 +160,38 @@ def _only_duplicates(error: BulkWriteError) -> bool:
 
 
 class MongoDeliveryQueue:
+    """Settlements made at the same time are written together (grouped_settles.py)."""
+
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._collection = db[collections.DELIVERIES]
+        self._settles = GroupedSettles(self._collection)
 
-    async def add(self, deliveries: Sequence[Delivery]) -> None:
+    async def add(
+        self, deliveries: Sequence[Delivery], *, claim_until: datetime | None = None
+    ) -> list[Claim]:
         if not deliveries:
-            return
+            return []
+        lease = None if claim_until is None else uuid.uuid4().hex
         writes = [
             UpdateOne(
-                {"_id": d.id, "tenant_id": d.tenant_id}, {"$setOnInsert": _pending(d)}, upsert=True
+                {"_id": d.id, "tenant_id": d.tenant_id},
+                {"$setOnInsert": _pending(d, claim_until or d.recorded_at, lease)},
+                upsert=True,
             )
             for d in deliveries
         ]
         try:
-            await self._collection.bulk_write(writes, ordered=False)
+            result = await self._collection.bulk_write(writes, ordered=False)
+            inserted = set(result.upserted_ids or {})
         except BulkWriteError as error:
             # Two consumers recording the same alert at once (a rebalance): the one that lost
             # the race finds the delivery already there, which is all it wanted.
             if not _only_duplicates(error):
                 raise
+            inserted = {int(u["index"]) for u in error.details.get("upserted", [])}
+        if lease is None:
+            return []
+        return [Claim(d, lease) for i, d in enumerate(deliveries) if i in inserted]
 
     async def claim(
         self,
@@ -214,6 +235,7 @@ class MongoDeliveryQueue:
             "status": settlement.status,
             "due_at": settlement.due_at,
             "lease": None,
+            "settled_lease": claim.lease,
             "last_status_code": answer.status_code,
             "last_error": answer.error,
             "updated_at": attempt.at,
@@ -226,7 +248,7 @@ class MongoDeliveryQueue:
             "error": answer.error,
             "latency_ms": round(attempt.latency_s * 1000, 1),
         }
-        result = await self._collection.update_one(
+        update = UpdateOne(
             self._claimed(claim),
             {
                 "$set": changes,
@@ -234,7 +256,9 @@ class MongoDeliveryQueue:
                 "$push": {"attempt_log": {"$each": [logged], "$slice": -ATTEMPT_LOG_LENGTH}},
             },
         )
-        return result.matched_count == 1
+        return await self._settles.settle(
+            claim.delivery.id, claim.delivery.tenant_id, claim.lease, update
+        )
 
     async def cancel(self, claim: Claim, reason: str, at: datetime) -> None:
         await self._collection.update_one(

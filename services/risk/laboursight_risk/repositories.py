@@ -176,3 +176,20 @@ async def create_indexes(db: Database) -> None:
     )
     # What a broker that lost its log may have lost: the alerts published in the last minutes.
     await db[collections.ALERTS].create_index([("published_at", ASCENDING)], sparse=True)
+    # What the api's lists read (GET /v1/findings, /v1/alerts, /v1/entities): each sort behind
+    # the tenant alone or behind its most selective filters; other filters are read along the
+    # same range, so none of them sorts in memory or scans the collection.
+    lists = {
+        collections.FINDINGS: (
+            "computed_at",
+            ("entity_id", "findings.indicator", "judgement.risk_level"),
+        ),
+        collections.ALERTS: ("raised_at", ("status", "alert.entity_id")),
+        collections.ENTITIES: ("score", ("risk_level",)),
+    }
+    for collection, (order, filters) in lists.items():
+        for prefix in ((), *((f,) for f in filters)):
+            fields = ["tenant_id", *prefix, order, "_id"]
+            await db[collection].create_index(
+                [(field, ASCENDING) for field in fields], name="list_" + "_".join(fields[1:-1])
+            )

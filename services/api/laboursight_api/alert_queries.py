@@ -1,0 +1,257 @@
+"""``GET /v1/alerts``: the analysts' inbox, newest alert first.
+
+Risk writes the alerts (``alerts``, its outbox); the api only reads them. Each alert comes with
+the findings of the screening that raised it (with their evidence) and, for a supplier that
+carries a recruiter's risk, the recruitment chain: the recruiters it inherits the alert's level
+from now, each with the link (the disclosure field) that ties them. The indexes behind these
+queries are risk's (its ``create_indexes``).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from laboursight_schemas import collections
+from laboursight_schemas.collections import entity_key
+from laboursight_schemas.disclosure import EntityKind
+from laboursight_schemas.findings import (
+    RISK_LEVELS,
+    Evidence,
+    Indicator,
+    RiskLevel,
+    Severity,
+    Strength,
+)
+
+from . import keyset, queries
+from .auth import require
+from .context import Context, context
+from .cursors import Position
+from .keys import Principal
+from .queries import Cursor, Limit, Order, Time
+
+router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
+
+SORT_FIELD: Final = "raised_at"
+# An alert's life: raised open, triaged into a case or dismissed, resolved when its condition
+# no longer holds (and open again if it returns).
+AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]
+
+
+class AlertFinding(BaseModel):
+    indicator: Indicator
+    strength: Strength
+    severity: Severity
+    evidence: list[Evidence]
+
+
+class ChainPart(BaseModel):
+    """A recruiter whose risk the supplier carries, and the link that makes it carry it."""
+
+    recruiter_id: str
+    risk_level: RiskLevel
+    score: int
+    indicators: list[Indicator]
+    explanation: str
+    disclosure_id: str = Field(description="The recruiter's disclosure behind its level")
+    link_field: str = Field(description="The disclosure field that names the link")
+    link_disclosure_id: str = Field(description="The disclosure that declares the link")
+    workers: int | None
+    workforce_share: float | None
+
+
+class AlertItem(BaseModel):
+    alert_id: str
+    status: str = Field(description="`open`, `triaged`, `dismissed` or `resolved`")
+    raised_at: datetime
+    entity_kind: EntityKind
+    entity_id: str
+    risk_level: RiskLevel
+    previous_risk_level: RiskLevel | None
+    score: int
+    indicators: list[Indicator]
+    summary: str
+    disclosure_id: str = Field(description="The disclosure whose screening raised it")
+    period_end: str
+    rule_set_version: str
+    reference_data_edition: str
+    findings: list[AlertFinding] = Field(
+        description="That screening's findings, with their evidence"
+    )
+    chain: list[ChainPart] = Field(
+        description="The recruiters the entity now inherits the alert's level (or more) "
+        "from; empty when its own findings explain it"
+    )
+    entity_url: str
+
+
+class AlertPage(BaseModel):
+    items: list[AlertItem]
+    next: str | None = Field(description="The next page, or null at the end of the list")
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    status: AlertStatus | None = None
+    risk_level: RiskLevel | None = None
+    kind: EntityKind | None = None
+    entity_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, tenant_id: str) -> dict[str, Any]:
+        found: dict[str, Any] = {"tenant_id": tenant_id}
+        for field, value in (
+            ("status", self.status),
+            ("alert.risk_level", self.risk_level),
+            ("alert.entity_kind", self.kind),
+            ("alert.entity_id", self.entity_id),
+        ):
+            if value is not None:
+                found[field] = value
+        return {**found, **queries.period(SORT_FIELD, self.since, self.until)}
+
+
+def chain(profile: dict[str, Any] | None, level: RiskLevel) -> list[ChainPart]:
+    """The inherited parts of ``profile`` at ``level`` or above."""
+    parts = [] if profile is None else profile.get("inherited", [])
+    return [
+        ChainPart(
+            recruiter_id=part["recruiter_id"],
+            risk_level=part["risk_level"],
+            score=part["score"],
+            indicators=part["indicators"],
+            explanation=part["explanation"],
+            disclosure_id=part["disclosure_id"],
+            link_field=part["link"]["field"],
+            link_disclosure_id=part["link"]["disclosure_id"],
+            workers=part["link"].get("workers"),
+            workforce_share=part["link"].get("workforce_share"),
+        )
+        for part in parts
+        if RISK_LEVELS.index(part["risk_level"]) >= RISK_LEVELS.index(level)
+    ]
+
+
+def item(
+    document: dict[str, Any], screening: dict[str, Any] | None, profile: dict[str, Any] | None
+) -> AlertItem:
+    alert = document["alert"]
+    return AlertItem(
+        alert_id=document["_id"],
+        status=document.get("status", "open"),
+        raised_at=document[SORT_FIELD],
+        entity_kind=alert["entity_kind"],
+        entity_id=alert["entity_id"],
+        risk_level=alert["risk_level"],
+        previous_risk_level=alert.get("previous_risk_level"),
+        score=alert["score"],
+        indicators=alert["indicators"],
+        summary=alert["summary"],
+        disclosure_id=alert["disclosure_id"],
+        period_end=alert["period_end"],
+        rule_set_version=alert["rule_set_version"],
+        reference_data_edition=alert["reference_data_edition"],
+        findings=[] if screening is None else screening["findings"],
+        chain=chain(profile, alert["risk_level"]),
+        entity_url=f"/v1/entities/{alert['entity_id']}/risk?kind={alert['entity_kind']}",
+    )
+
+
+def screening_of(alert: dict[str, Any], screenings: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The screening that raised ``alert``: its disclosure, rule set and reference edition."""
+    for screening in screenings:
+        if (
+            screening["disclosure_id"] == alert["disclosure_id"]
+            and screening["rule_set_version"] == alert["rule_set_version"]
+            and screening["reference_data_edition"] == alert["reference_data_edition"]
+        ):
+            return screening
+    return None
+
+
+class _Explained:
+    """Alerts with their screenings and the profiles of their entities, a page in 3 queries."""
+
+    def __init__(self, ctx: Context, tenant_id: str) -> None:
+        self._findings = ctx.db[collections.FINDINGS]
+        self._entities = ctx.db[collections.ENTITIES]
+        self._tenant_id = tenant_id
+
+    async def __call__(
+        self, documents: list[dict[str, Any]], _: Position | None
+    ) -> list[tuple[Position, AlertItem]]:
+        if not documents:
+            return []
+        alerts = [d["alert"] for d in documents]
+        tenant = {"tenant_id": self._tenant_id}
+        screenings = await self._findings.find(
+            {**tenant, "disclosure_id": {"$in": sorted({a["disclosure_id"] for a in alerts})}},
+            {"disclosure_id": 1, "rule_set_version": 1, "reference_data_edition": 1, "findings": 1},
+        ).to_list()
+        keys = {entity_key(self._tenant_id, a["entity_kind"], a["entity_id"]) for a in alerts}
+        profiles = {
+            p["_id"]: p
+            async for p in self._entities.find(
+                {**tenant, "_id": {"$in": sorted(keys)}}, {"inherited": 1}
+            )
+        }
+        return [
+            (
+                position_of(document),
+                item(
+                    document,
+                    screening_of(alert, screenings),
+                    profiles.get(
+                        entity_key(self._tenant_id, alert["entity_kind"], alert["entity_id"])
+                    ),
+                ),
+            )
+            for document, alert in zip(documents, alerts, strict=True)
+        ]
+
+
+def position_of(document: dict[str, Any]) -> Position:
+    return Position(document[SORT_FIELD], document["_id"])
+
+
+@router.get(
+    "",
+    response_model=AlertPage,
+    responses=queries.LIST_RESPONSES,
+    dependencies=[Depends(queries.only_known_parameters)],
+)
+async def list_alerts(
+    request: Request,
+    caller: Annotated[Principal, Depends(require(*queries.READERS))],
+    ctx: Annotated[Context, Depends(context)],
+    status: Annotated[AlertStatus | None, Query()] = None,
+    risk_level: Annotated[RiskLevel | None, Query(description="The level it was raised at")] = None,
+    kind: Annotated[EntityKind | None, Query(description="The entity's kind")] = None,
+    entity_id: Annotated[str | None, queries.text("The supplier or recruiter id")] = None,
+    since: Annotated[Time, queries.since("Raised")] = None,
+    until: Annotated[Time, queries.until("Raised")] = None,
+    order: Order = "newest",
+    limit: Limit = queries.DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> AlertPage:
+    """The inbox: alerts with the findings and evidence behind them and, where a recruiter's
+    risk is carried, the recruitment chain; newest first by default."""
+    asked = AlertQuery(status, risk_level, kind, entity_id, since, until)
+    query = {**vars(asked), "order": order}
+    where, direction = asked.where(caller.tenant_id), queries.direction(order)
+    collection = ctx.db[collections.ALERTS]
+
+    scan = keyset.scan_of(collection, where, SORT_FIELD, direction)
+
+    page = await keyset.collect(
+        scan,
+        _Explained(ctx, caller.tenant_id),
+        position_of,
+        start=queries.start(cursor, query, "time"),
+        limit=limit,
+    )
+    return AlertPage(items=page.items, next=queries.next_link(request, page.next, query))
