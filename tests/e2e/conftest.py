@@ -13,8 +13,7 @@ import pytest
 
 from laboursight_runtime.local.receiver import WebhookReceiver
 from laboursight_runtime.local.stack import Stack
-from tests.e2e.system import TENANT, System
-from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER
+from tests.e2e.system import SUBMITTER_ENTITIES, TENANT, System
 
 
 @pytest.fixture(scope="package")
@@ -34,13 +33,8 @@ def system(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sys
 @pytest.fixture(scope="package")
 def keys(system: System) -> dict[str, str]:
     stack = system.stack
-    supplier_ids = [
-        BONDED_SUPPLIER["supplier"]["supplier_id"],
-        CLEAN_SUPPLIER["supplier"]["supplier_id"],
-        "SUP-667",  # test_batch_ingest's bonded supplier
-    ]
     made = {
-        "submitter": stack.create_key(TENANT, "submitter", supplier_ids),
+        "submitter": stack.create_key(TENANT, "submitter", list(SUBMITTER_ENTITIES)),
         "analyst": stack.create_key(TENANT, "analyst"),
         "other_analyst": stack.create_key("tenant-other", "analyst"),
     }

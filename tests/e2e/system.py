@@ -11,6 +11,15 @@ from laboursight_runtime.local.stack import Stack
 ALERT_WITHIN_S = 60.0
 TENANT = "tenant-e2e"
 
+# The suppliers the submitter key may disclose for: a bonded one per test that expects the
+# first alert of its entity (the pipeline's, batch ingest's, the inbox's), and a clean one.
+SUBMITTER_ENTITIES = (
+    "SUP-666",
+    "SUP-001",
+    "SUP-667",
+    "SUP-668",
+)
+
 
 class System:
     def __init__(self, stack: Stack, receiver: WebhookReceiver) -> None:

@@ -35,6 +35,9 @@ A subscription built by :func:`subscribe_batch` runs, for every batch a subscrib
    record whose effect (handled or dead-lettered) is durable; nothing at or after a rewind point
    is committed. A failed commit rewinds nothing (the next one covers it) but makes the
    consumer unready.
+8. **watch** (every half second, and on each assignment) — the poll pace (``pace``), and a log
+   the broker started again (tansu keeps memory only) read from its start (``resets``); a commit
+   is never sent past the consumer's position, nor for a batch that spanned a rebalance.
 
 Delivery is therefore at least once: a crash anywhere before 7 redelivers the batch, so every
 handler must be idempotent on the event id.

@@ -338,10 +338,10 @@ def subscribe_batch(
 ) -> BatchSubscription[EventT]:
     """Consume ``topic`` as group ``group_id`` through the pipeline's steps with ``handle``.
 
-    ``max_records``: the most records one fetch hands on (a partition's batch is at most that);
+    ``max_records``: the most records one fetch hands on (a partition's batch is at most that).
     How long a poll waits for a first record follows the subscription's pace (``pace``):
     ``KAFKA_FETCH_MAX_WAIT_MS`` while records flow, ``KAFKA_IDLE_FETCH_MAX_WAIT_MS`` once none
-    came for ``KAFKA_IDLE_AFTER_S``; ``consumer_app`` runs the pacing.
+    came for ``KAFKA_IDLE_AFTER_S``; ``consumer_app`` runs :meth:`BatchSubscription.watch`.
     ``retry_budget_s``: how long a transient failure is retried in place before a rewind.
     ``limits``: the dead-letter guard's. Dead letters go to ``<topic>.dlq`` through ``broker``.
 

@@ -26,11 +26,8 @@ from typing import Any
 import pymongo
 from pydantic import BaseModel
 from pymongo.errors import (
-    ConnectionFailure,
     DuplicateKeyError,
     PyMongoError,
-    ServerSelectionTimeoutError,
-    WriteConcernError,
 )
 
 from laboursight_runtime import logs
@@ -43,9 +40,11 @@ from . import idempotency
 from .context import Context
 from .errors import ApiError, unavailable
 from .events import submitted_event
+from .idempotency import read_key_header
 from .keys import Principal
 from .metrics import ACCEPTED, REJECTED
 from .outbox import accepted_document, is_shown, outbox_record
+from .withdrawals import may_have_landed
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,7 @@ async def accept(
     except PyMongoError as error:
         if not (is_transient(error) or error.timeout):
             raise
-        if key is not None and not _may_have_landed(error):
+        if key is not None and not may_have_landed(error):
             await _quietly(ctx, _keys(ctx).fail(key), "could not release the idempotency key")
         log.warning("mongodb did not take the disclosure", extra={"error": repr(error)})
         raise reject(
@@ -145,7 +144,7 @@ async def _store(
                 raise _in_progress(disclosure.kind) from None
             continue
         except PyMongoError as error:
-            if _may_have_landed(error):
+            if may_have_landed(error):
                 release = None if key is None else partial(_keys(ctx).fail, key)
                 ctx.withdrawals.withdraw(caller.tenant_id, ids.disclosure_id, release)
             raise
@@ -165,13 +164,6 @@ async def _stands(ctx: Context, tenant_id: str, disclosure_id: str) -> bool:
     )
 
 
-def _may_have_landed(error: PyMongoError) -> bool:
-    """False only when the write never left: no server could be selected to send it to."""
-    if isinstance(error, ServerSelectionTimeoutError):
-        return False
-    return isinstance(error, ConnectionFailure | WriteConcernError) or error.timeout
-
-
 def _answer(ids: idempotency.Claimed) -> dict[str, Any]:
     return Accepted(
         disclosure_id=ids.disclosure_id,
@@ -186,19 +178,9 @@ def _fresh_ids() -> idempotency.Claimed:
 
 def _key(caller: Principal, header: str, kind: str) -> dict[str, str]:
     try:
-        parsed = idempotency.parse_header(header)
-    except ValueError as error:
-        raise reject(
-            kind,
-            "invalid_idempotency_key",
-            ApiError(
-                400,
-                "invalid_idempotency_key",
-                str(error),
-                title=f"Malformed {idempotency.HEADER}",
-                errors=[{"field": f"header:{idempotency.HEADER}", "message": str(error)}],
-            ),
-        ) from None
+        parsed = read_key_header(header)
+    except ApiError as error:
+        raise reject(kind, "invalid_idempotency_key", error) from None
     return {"tenant_id": caller.tenant_id, "key_id": caller.key_id, "idempotency_key": parsed}
 
 

@@ -22,11 +22,8 @@ import pymongo
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 from pymongo.errors import (
-    ConnectionFailure,
     DuplicateKeyError,
     PyMongoError,
-    ServerSelectionTimeoutError,
-    WriteConcernError,
 )
 
 from laboursight_runtime.failures import is_transient
@@ -42,10 +39,12 @@ from .batch_worker import BatchWorker
 from .content_type import CSV, JSON_LINES, upload_body
 from .context import Context, context
 from .errors import ApiError, http_error, invalid_fields, unavailable
+from .idempotency import read_key_header
 from .keys import Principal
 from .openapi import AUTHENTICATED, RETRY_AFTER, problem
 from .outbox import is_void
 from .problems import FieldError
+from .withdrawals import may_have_landed
 
 BATCHES = "/v1/disclosure-batches"
 UPLOADS = "/v1/disclosures:batch"
@@ -177,7 +176,7 @@ async def upload(
     """Take an upload of disclosures: 202 once it is stored durably; each line is then judged
     and accepted (or rejected, with its line number and JSON paths) as a single POST would."""
     settings = ctx.settings
-    given = None if idempotency_key is None else _parse_key(idempotency_key)
+    given = None if idempotency_key is None else read_key_header(idempotency_key)
     body = await _read(request, settings.api_batch_max_body_bytes)
     found = _lines(body, kind, settings.api_batch_max_lines)
     digest = hashlib.sha256(body).hexdigest()
@@ -204,7 +203,7 @@ async def upload(
     except PyMongoError as error:
         if not (is_transient(error) or error.timeout):
             raise
-        if _may_have_landed(error):
+        if may_have_landed(error):
             worker.withdraw(caller.tenant_id, document["_id"])
         raise unavailable(
             "the upload could not be stored, so it was not taken; retry later",
@@ -275,19 +274,6 @@ async def results(
 # --- reading the upload ----------------------------------------------------------------------
 
 
-def _parse_key(header: str) -> str:
-    try:
-        return idempotency.parse_header(header)
-    except ValueError as error:
-        raise ApiError(
-            400,
-            "invalid_idempotency_key",
-            str(error),
-            title=f"Malformed {idempotency.HEADER}",
-            errors=[{"field": f"header:{idempotency.HEADER}", "message": str(error)}],
-        ) from None
-
-
 async def _read(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -354,13 +340,6 @@ async def _store_or_replay(store: BatchStore, document: dict[str, Any]) -> dict[
         "an earlier attempt at this upload is still being withdrawn; retry later",
         title="Upload in progress",
     )
-
-
-def _may_have_landed(error: PyMongoError) -> bool:
-    """False only when the write never left: no server could be selected to send it to."""
-    if isinstance(error, ServerSelectionTimeoutError):
-        return False
-    return isinstance(error, ConnectionFailure | WriteConcernError) or error.timeout
 
 
 def _store(ctx: Context) -> BatchStore:

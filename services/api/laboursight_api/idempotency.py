@@ -19,6 +19,8 @@ from pydantic import BaseModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
+from .errors import ApiError
+
 HEADER: Final = "Idempotency-Key"
 MAX_KEY_LENGTH: Final = 255
 
@@ -170,3 +172,17 @@ class IdempotencyKeys:
 
     async def complete(self, key: dict[str, str], response: dict[str, Any]) -> None:
         await self._collection.update_one(key, {"$set": {"state": "done", "response": response}})
+
+
+def read_key_header(header: str) -> str:
+    """The key an ``Idempotency-Key`` header holds; a 400 naming the header if malformed."""
+    try:
+        return parse_header(header)
+    except ValueError as error:
+        raise ApiError(
+            400,
+            "invalid_idempotency_key",
+            str(error),
+            title=f"Malformed {HEADER}",
+            errors=[{"field": f"header:{HEADER}", "message": str(error)}],
+        ) from None

@@ -15,7 +15,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import (
+    ConnectionFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+    WriteConcernError,
+)
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
 from .disclosure_store import DisclosureStore
@@ -64,3 +69,10 @@ class Withdrawals:
                 "before it could be withdrawn",
                 extra={"disclosure_id": disclosure_id},
             )
+
+
+def may_have_landed(error: PyMongoError) -> bool:
+    """False only when the write never left: no server could be selected to send it to."""
+    if isinstance(error, ServerSelectionTimeoutError):
+        return False
+    return isinstance(error, ConnectionFailure | WriteConcernError) or error.timeout
