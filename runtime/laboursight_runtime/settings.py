@@ -1,7 +1,17 @@
 """Process settings, read from the environment (12-factor); every service uses the same names."""
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .outbound import IPNetwork, OutboundPolicy
+
+
+def _comma_separated(value: Any) -> Any:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
 
 
 class Settings(BaseSettings):
@@ -31,3 +41,13 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "INFO"
+
+    # Where webhooks may go besides public addresses (``outbound``): nowhere by default.
+    outbound_allow_loopback: bool = False
+    # A comma-separated list of networks, e.g. ``10.1.0.0/16,fd12::/48``.
+    outbound_allowed_networks: Annotated[
+        tuple[IPNetwork, ...], NoDecode, BeforeValidator(_comma_separated)
+    ] = ()
+
+    def outbound_policy(self) -> OutboundPolicy:
+        return OutboundPolicy(self.outbound_allow_loopback, self.outbound_allowed_networks)

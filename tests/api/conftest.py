@@ -31,6 +31,8 @@ SUPPLIER_ID = "SUP-001"  # the supplier of tests.factories.CLEAN_SUPPLIER
 @pytest.fixture
 def settings(infra: Infra) -> ApiSettings:
     values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
+    # Tests subscribe webhooks on loopback, whichever route gave the servers.
+    values["outbound_allow_loopback"] = True
     return ApiSettings(
         **values,
         mongodb_database=f"api-test-{uuid.uuid4().hex[:12]}",

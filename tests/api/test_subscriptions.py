@@ -14,7 +14,7 @@ async def test_create_list_delete(
 ) -> None:
     analyst = await bearer(db, "analyst")
     created = await api.post(
-        "/v1/subscriptions", json={"url": "https://hooks.example.com/alerts"}, headers=analyst
+        "/v1/subscriptions", json={"url": "https://93.184.215.14/alerts"}, headers=analyst
     )
     subscription = created.json()
     listed = (await api.get("/v1/subscriptions", headers=analyst)).json()

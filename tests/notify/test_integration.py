@@ -61,7 +61,12 @@ FAST = NotifySettings(
 def settings(infra: Any) -> Settings:
     environment = {name.lower(): value for name, value in infra.environment().items()}
     return Settings.model_validate(
-        {**environment, "mongodb_database": f"test-notify-{uuid.uuid4().hex[:8]}"}
+        {
+            **environment,
+            "mongodb_database": f"test-notify-{uuid.uuid4().hex[:8]}",
+            # The receiver listens on loopback, whichever route gave the servers.
+            "outbound_allow_loopback": True,
+        }
     )
 
 
@@ -101,8 +106,8 @@ async def standalone(settings: Settings) -> AsyncIterator[Database]:
 
 
 @pytest.fixture
-async def sender() -> AsyncIterator[SignedWebhookSender]:
-    async with SignedWebhookSender() as opened:
+async def sender(settings: Settings) -> AsyncIterator[SignedWebhookSender]:
+    async with SignedWebhookSender(policy=settings.outbound_policy()) as opened:
         yield opened
 
 

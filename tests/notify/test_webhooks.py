@@ -13,10 +13,13 @@ from standardwebhooks import Webhook
 
 from laboursight_notify.model import Attempt
 from laboursight_notify.webhooks import SignedWebhookSender
+from laboursight_runtime.outbound import OutboundPolicy
 
 from .fakes import SECRET, subscription
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The servers here listen on loopback, which the default policy refuses.
+LOOPBACK = OutboundPolicy(allow_loopback=True)
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,10 @@ def status(code: int, **headers: str) -> Handler:
 
 async def test_a_post_carries_a_standard_webhooks_signature() -> None:
     body = '{"id": "evt-1"}'
-    async with serving(status(204)) as (server, http), SignedWebhookSender() as sender:
+    async with (
+        serving(status(204)) as (server, http),
+        SignedWebhookSender(policy=LOOPBACK) as sender,
+    ):
         url = str(http.make_url("/sub-1"))
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", body)
 
@@ -113,7 +119,7 @@ async def test_a_post_carries_a_standard_webhooks_signature() -> None:
     ],
 )
 async def test_an_error_answer_is_an_attempt_with_its_status(code: int, error: str) -> None:
-    async with serving(status(code)) as (_, http), SignedWebhookSender() as sender:
+    async with serving(status(code)) as (_, http), SignedWebhookSender(policy=LOOPBACK) as sender:
         attempt = await sender.send(subscription(url=str(http.make_url("/h"))), "evt-1:s", "{}")
 
     assert attempt == Attempt(status_code=code, error=error)
@@ -122,7 +128,7 @@ async def test_an_error_answer_is_an_attempt_with_its_status(code: int, error: s
 
 async def test_a_redirect_is_the_answer_and_is_not_followed() -> None:
     redirect = status(302, location="/elsewhere")
-    async with serving(redirect) as (server, http), SignedWebhookSender() as sender:
+    async with serving(redirect) as (server, http), SignedWebhookSender(policy=LOOPBACK) as sender:
         url = str(http.make_url("/registered"))
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
@@ -145,7 +151,7 @@ async def test_an_endless_answer_body_is_not_read() -> None:
         finally:
             dropped.set()
 
-    async with serving(endless) as (_, http), SignedWebhookSender() as sender:
+    async with serving(endless) as (_, http), SignedWebhookSender(policy=LOOPBACK) as sender:
         attempt = await sender.send(subscription(url=str(http.make_url("/h"))), "evt-1:s", "{}")
         await dropped.wait()
 
@@ -165,7 +171,10 @@ async def test_attempts_share_kept_alive_connections_up_to_the_limit() -> None:
         await two_arrived.wait()
         return web.Response(status=204)
 
-    async with serving(hold_until_two) as (server, http), SignedWebhookSender(2) as sender:
+    async with (
+        serving(hold_until_two) as (server, http),
+        SignedWebhookSender(2, policy=LOOPBACK) as sender,
+    ):
         target = subscription(url=str(http.make_url("/h")))
         attempts = await asyncio.gather(
             *(sender.send(target, f"evt-{n}:s", "{}") for n in range(4))
@@ -203,7 +212,10 @@ async def test_no_answer_is_an_attempt_without_status(
     error_type: str,
 ) -> None:
     quick = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=0.2)
-    async with raw_server(behave) as url, SignedWebhookSender(timeout=quick) as sender:
+    async with (
+        raw_server(behave) as url,
+        SignedWebhookSender(timeout=quick, policy=LOOPBACK) as sender,
+    ):
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
     assert attempt.status_code is None
@@ -218,7 +230,7 @@ async def test_a_refused_connection_is_an_attempt_without_status() -> None:
     with_nobody.close()
     await with_nobody.wait_closed()
 
-    async with SignedWebhookSender() as sender:
+    async with SignedWebhookSender(policy=LOOPBACK) as sender:
         url = f"http://127.0.0.1:{port}/hook"
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
@@ -230,7 +242,7 @@ async def test_a_refused_connection_is_an_attempt_without_status() -> None:
 
 @pytest.mark.parametrize("url", ["ftp://hooks.example/sub-1", "not a url", "http://[::1/x"])
 async def test_a_url_that_cannot_be_posted_to_is_an_attempt_without_status(url: str) -> None:
-    async with SignedWebhookSender() as sender:
+    async with SignedWebhookSender(policy=LOOPBACK) as sender:
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
     assert attempt.status_code is None

@@ -153,7 +153,11 @@ class LocalServers:
         return f"mongodb://127.0.0.1:{self._mongodb_port}/?replicaSet={REPLICA_SET}"
 
     def environment(self) -> dict[str, str]:
-        """The variables `Settings` reads, with the values that suit tansu (INFRA-NOTES.md)."""
+        """The variables `Settings` reads, with the values that suit tansu (INFRA-NOTES.md).
+
+        Webhooks may go to loopback: the local receivers (``make run``'s demo, the tests' and
+        the benchmarks') listen there. Nothing else outside the public internet is allowed.
+        """
         return {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "MONGODB_URI": self.mongodb_uri,
@@ -161,6 +165,7 @@ class LocalServers:
             "KAFKA_SESSION_TIMEOUT_MS": "2000",
             "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
             "KAFKA_FETCH_MAX_WAIT_MS": "10",
+            "OUTBOUND_ALLOW_LOOPBACK": "true",
         }
 
     def start(self) -> None:

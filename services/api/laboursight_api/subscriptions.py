@@ -9,13 +9,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, HttpUrl
 
+from laboursight_runtime import outbound
 from laboursight_schemas import collections
 from laboursight_schemas.envelope import now
 
 from .auth import require
 from .content_type import json_body
 from .context import Context, context
-from .errors import ApiError
+from .errors import ApiError, invalid_fields
 from .keys import Principal
 from .openapi import AUTHENTICATED, JSON_BODY, problem
 
@@ -48,6 +49,11 @@ def webhook_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+async def resolver() -> outbound.Resolver:
+    """How a webhook's host is resolved; a dependency so that tests can name their own."""
+    return outbound.resolve
+
+
 def _subscription(document: dict[str, Any]) -> Subscription:
     return Subscription(subscription_id=document["_id"], **document)
 
@@ -60,9 +66,20 @@ def _subscription(document: dict[str, Any]) -> Subscription:
     dependencies=[Depends(json_body)],
 )
 async def create(
-    body: NewSubscription, caller: Manager, ctx: Annotated[Context, Depends(context)]
+    body: NewSubscription,
+    caller: Manager,
+    ctx: Annotated[Context, Depends(context)],
+    resolve: Annotated[outbound.Resolver, Depends(resolver)],
 ) -> CreatedSubscription:
-    """Subscribe a webhook; the signing secret is in this answer and never again."""
+    """Subscribe a webhook; the signing secret is in this answer and never again.
+
+    A URL whose host does not resolve, or resolves to an address the outbound policy refuses
+    (loopback, private, link-local, metadata…), is a 422 naming ``$.url``; notify checks again
+    before every attempt, as the name may resolve elsewhere by then.
+    """
+    refused = await outbound.check(str(body.url), ctx.settings.outbound_policy(), resolve)
+    if refused is not None:
+        raise invalid_fields([{"field": "$.url", "message": f"the URL {refused}"}])
     document = {
         "_id": str(uuid.uuid4()),
         "tenant_id": caller.tenant_id,

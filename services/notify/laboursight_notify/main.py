@@ -53,7 +53,7 @@ def bootstrap(
     deliveries = deliveries if deliveries is not None else MongoDeliveryQueue(db)
     signed: SignedWebhookSender | None = None
     if sender is None:
-        sender = signed = SignedWebhookSender(notify.concurrency)
+        sender = signed = SignedWebhookSender(notify.concurrency, policy=settings.outbound_policy())
     dispatcher = Dispatcher(
         deliveries,
         subscriptions,
@@ -94,7 +94,8 @@ DESCRIPTION = (
     "It takes no arguments; it is configured by the environment (see the README): "
     "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
     "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
-    "HTTP_HOST/HTTP_PORT (health and metrics), LOG_LEVEL, and NOTIFY_RETRY_HORIZON_S, "
+    "HTTP_HOST/HTTP_PORT (health and metrics), LOG_LEVEL, OUTBOUND_ALLOW_LOOPBACK, "
+    "OUTBOUND_ALLOWED_NETWORKS, and NOTIFY_RETRY_HORIZON_S, "
     "NOTIFY_RETRY_FIRST_WAIT_S, NOTIFY_RETRY_MAX_WAIT_S, NOTIFY_CIRCUIT_FAILURES, "
     "NOTIFY_CIRCUIT_COOLDOWN_S, NOTIFY_CONCURRENCY, NOTIFY_ENDPOINT_CONCURRENCY, "
     "NOTIFY_ATTEMPT_TIMEOUT_S, NOTIFY_LEASE_S and NOTIFY_POLL_INTERVAL_S."

@@ -1,5 +1,6 @@
 """Sending one webhook: an HTTP POST signed with the Standard Webhooks scheme."""
 
+import socket
 import ssl
 from datetime import UTC, datetime
 from types import TracebackType
@@ -7,8 +8,11 @@ from typing import Protocol, Self
 
 import aiohttp
 import certifi
+from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
+from laboursight_runtime import outbound
+from laboursight_runtime.outbound import OutboundPolicy
 from laboursight_schemas.envelope import CLOUDEVENTS_JSON
 
 from .model import Attempt, Subscription
@@ -20,6 +24,34 @@ TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15.0, sock_connect=5.0, sock
 # Under the 5 s after which many servers (Node's default) drop an idle connection, so that a POST
 # is not sent on a connection its receiver is closing.
 KEEPALIVE_S = 5.0
+
+
+class Refused(OSError):
+    """The outbound policy refuses where a host resolved to; no connection was opened."""
+
+
+class PolicyResolver(AbstractResolver):
+    """aiohttp's resolver, whose answer is refused whole when the policy refuses any address in
+    it: the connection is opened to an address that was checked, from the same resolution, so a
+    name that resolves elsewhere between a check and a connect (DNS rebinding) gains nothing.
+    aiohttp caches what this returns (``ttl_dns_cache``), so only checked answers are reused.
+    """
+
+    def __init__(self, policy: OutboundPolicy, inner: AbstractResolver | None = None) -> None:
+        self._policy = policy
+        self._inner = inner if inner is not None else aiohttp.DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        reason = outbound.address_refusal([result["host"] for result in found], self._policy)
+        if reason is not None:
+            raise Refused(f"refused: {host} {reason}")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 class WebhookSender(Protocol):
@@ -40,21 +72,36 @@ class SignedWebhookSender:
       3xx is the attempt's answer.
     - The answer's body is never read, whatever its size: the connection goes back to the pool
       when the whole body had already arrived with the status, and is closed otherwise.
+    - Nothing is sent where ``policy`` refuses (``laboursight_runtime.outbound``): a URL whose
+      host is an IP address is judged before the attempt, a name by the connector's resolver
+      each time it is resolved, so the address connected to is the address judged. A refusal is
+      the attempt's error, as an unreachable receiver would be.
     - Certificates are checked against certifi's roots. No proxy is used, whatever
       ``HTTPS_PROXY`` says: aiohttp's reading of the environment costs two hand-offs to a thread
       and a read of ``~/.netrc`` on every POST.
     """
 
-    def __init__(self, connections: int = 64, *, timeout: aiohttp.ClientTimeout = TIMEOUT) -> None:
+    def __init__(
+        self,
+        connections: int = 64,
+        *,
+        timeout: aiohttp.ClientTimeout = TIMEOUT,
+        policy: OutboundPolicy = OutboundPolicy(),  # noqa: B008 — frozen, so safe to share
+    ) -> None:
         self._connections = connections
         self._timeout = timeout
+        self._policy = policy
         self._session: aiohttp.ClientSession | None = None
+        self._resolver: PolicyResolver | None = None
 
     async def open(self) -> None:
+        # A resolver given to the connector is not closed with it.
+        self._resolver = PolicyResolver(self._policy)
         connector = aiohttp.TCPConnector(
             limit=self._connections,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_S,
+            resolver=self._resolver,
             ssl=ssl.create_default_context(cafile=certifi.where()),
         )
         self._session = aiohttp.ClientSession(
@@ -66,6 +113,8 @@ class SignedWebhookSender:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._resolver is not None:
+            await self._resolver.close()
 
     async def __aenter__(self) -> Self:
         await self.open()
@@ -82,6 +131,9 @@ class SignedWebhookSender:
     async def send(self, subscription: Subscription, message_id: str, body: str) -> Attempt:
         if self._session is None or self._session.closed:
             raise RuntimeError("the webhook sender is not open")
+        refused = self._refusal(subscription.url)
+        if refused is not None:
+            return Attempt(error=f"refused: {subscription.url} {refused}")
         timestamp = datetime.now(UTC)
         headers = {
             # The body is the alert's CloudEvent: the HTTP binding's structured content mode.
@@ -99,7 +151,18 @@ class SignedWebhookSender:
         # aiohttp's timeouts are ClientErrors and TimeoutErrors both; TimeoutError is caught for
         # any raised bare. The dispatcher's own timeout cancels, and a cancellation goes through.
         except (aiohttp.ClientError, TimeoutError) as error:
+            if isinstance(error, aiohttp.ClientConnectorError) and isinstance(
+                error.os_error, Refused
+            ):
+                return Attempt(error=str(error.os_error))
             return Attempt(error=f"{type(error).__name__}: {error}")
         if 200 <= status < 300:
             return Attempt(status_code=status)
         return Attempt(status_code=status, error=f"HTTP {status} {reason}".strip())
+
+    def _refusal(self, url: str) -> str | None:
+        """What can be judged before connecting: the URL, and its host if it is an address."""
+        literal = outbound.literal_address(url)
+        return outbound.url_refusal(url) or (
+            None if literal is None else outbound.address_refusal([literal], self._policy)
+        )
