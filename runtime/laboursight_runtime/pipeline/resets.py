@@ -75,7 +75,7 @@ class LogResets:
 
     async def check(self) -> list[TopicPartition]:
         """Running: is any position past its log's end, with the record before it gone?"""
-        suspects: dict[TopicPartition, int] = {}
+        suspects: dict[TopicPartition, tuple[int, int]] = {}
         for tp in self._consumer.assignment():
             end = self._consumer.highwater(tp)
             if end is None:  # no fetch answered since the assignment
@@ -83,11 +83,13 @@ class LogResets:
             with contextlib.suppress(IllegalStateError):  # revoked meanwhile
                 position = await self._consumer.position(tp)
                 if position > end and self._cleared.get(tp) != (position, end):
-                    suspects[tp] = position - 1
-                    self._cleared[tp] = (position, end)
+                    suspects[tp] = (position, end)
         if not suspects:
             return []
-        found, _ = await self._records_at(suspects)
+        before = {tp: position - 1 for tp, (position, _end) in suspects.items()}
+        found, _starts = await self._records_at(before)
+        # Only a probe that answered clears a suspicion; one that failed is asked again.
+        self._cleared.update({tp: suspects[tp] for tp in found})
         return await self._restart([tp for tp in suspects if tp not in found])
 
     async def _restart(self, restarted: list[TopicPartition]) -> list[TopicPartition]:
