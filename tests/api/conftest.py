@@ -19,10 +19,15 @@ from laboursight_api.keys import create_api_key
 from laboursight_api.relay import Relay
 from laboursight_api.settings import ApiSettings
 from laboursight_api.sweeper import Sweeper
+from laboursight_risk.handlers import RecordFindings
+from laboursight_risk.store import MongoRiskStore
 from laboursight_runtime.mongo import make_client
 from laboursight_schemas.envelope import now
+from laboursight_schemas.findings import FindingsComputed
 from tests.api.fakes import FakeBus
 from tests.infra import Infra
+from tests.risk.builders import event
+from tests.risk.fakes import FakeBroker
 
 TENANT = "tenant-a"
 SUPPLIER_ID = "SUP-001"  # the supplier of tests.factories.CLEAN_SUPPLIER
@@ -131,3 +136,16 @@ async def bearer(
 ) -> dict[str, str]:
     key = await create_api_key(db, tenant, role, entities)
     return {"Authorization": f"Bearer {key}"}
+
+
+@pytest.fixture
+async def record(db: AsyncDatabase[dict[str, Any]]) -> Any:
+    """Findings recorded as the risk service records them, into the api's database."""
+    store = MongoRiskStore(db.client, db.name)
+    await store.create_indexes()
+
+    async def record(*computed: FindingsComputed, tenant_id: str = TENANT) -> None:
+        for data in computed:
+            await RecordFindings(store, FakeBroker())([event(data, tenant_id=tenant_id)])
+
+    return record

@@ -4,29 +4,12 @@ in MongoDB, so the api reads exactly what risk writes."""
 from typing import Any
 
 import httpx
-import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from laboursight_risk.handlers import RecordFindings
-from laboursight_risk.store import MongoRiskStore
-from laboursight_schemas.findings import FindingsComputed
 from tests.api.conftest import TENANT, bearer
-from tests.risk.builders import event, recruiter, supplier
-from tests.risk.fakes import FakeBroker
+from tests.risk.builders import recruiter, supplier
 
 Db = AsyncDatabase[dict[str, Any]]
-
-
-@pytest.fixture
-async def record(db: Db) -> Any:
-    store = MongoRiskStore(db.client, db.name)
-    await store.create_indexes()
-
-    async def record(*computed: FindingsComputed, tenant_id: str = TENANT) -> None:
-        for data in computed:
-            await RecordFindings(store, FakeBroker())([event(data, tenant_id=tenant_id)])
-
-    return record
 
 
 async def test_a_supplier_profile_shows_the_recruiter_that_staffs_it(

@@ -7,28 +7,13 @@ import httpx
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from laboursight_risk.handlers import RecordFindings
-from laboursight_risk.store import MongoRiskStore
 from laboursight_schemas.findings import Evidence, Finding, FindingsComputed, Severity, Strength
 from tests.api.conftest import TENANT, bearer
-from tests.risk.builders import event, recruiter, supplier
-from tests.risk.fakes import FakeBroker
+from tests.risk.builders import recruiter, supplier
 
 pytestmark = pytest.mark.integration
 
 Db = AsyncDatabase[dict[str, Any]]
-
-
-@pytest.fixture
-async def record(db: Db) -> Any:
-    store = MongoRiskStore(db.client, db.name)
-    await store.create_indexes()
-
-    async def record(*computed: FindingsComputed, tenant_id: str = TENANT) -> None:
-        for data in computed:
-            await RecordFindings(store, FakeBroker())([event(data, tenant_id=tenant_id)])
-
-    return record
 
 
 def _finding(indicator: Any, strength: Strength, severity: Severity, rule_id: str) -> Finding:
