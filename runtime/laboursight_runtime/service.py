@@ -21,6 +21,8 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import make_asgi_app
 from pymongo import AsyncMongoClient
 
+from laboursight_schemas.upcasting import Readable
+
 from .pipeline import BatchSubscription, EventT, subscribe_batch
 from .settings import Settings
 
@@ -31,7 +33,7 @@ def subscribe(
     topic: str,
     *,
     group_id: str,
-    event_type: type[EventT],
+    event_type: Readable[EventT],
     handle: Callable[[EventT], Awaitable[None]],
     retry_budget_s: float = 60.0,
 ) -> BatchSubscription[EventT]:

@@ -25,12 +25,13 @@ from pydantic import (
 )
 
 from .disclosure import RecruiterDisclosure, SupplierDisclosure
-from .findings import AlertRaised, FindingsComputed
+from .findings import AlertRaised, AlertUpdated, FindingsComputed
 
 SUPPLIER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.supplier.submitted"
 RECRUITER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.recruiter.submitted"
 FINDINGS_COMPUTED: Final = "org.laboursight.findings.computed"
 ALERT_RAISED: Final = "org.laboursight.alert.raised"
+ALERT_UPDATED: Final = "org.laboursight.alert.updated"
 
 # The version of ``data`` each event type is written with today. Bump the minor version for an
 # additive change and add a golden payload (schemas/golden/); anything else needs an upcaster.
@@ -38,7 +39,8 @@ DATA_VERSIONS: Final[dict[str, str]] = {
     SUPPLIER_DISCLOSURE_SUBMITTED: "1.1",
     RECRUITER_DISCLOSURE_SUBMITTED: "1.1",
     FINDINGS_COMPUTED: "1.1",
-    ALERT_RAISED: "1.1",
+    ALERT_RAISED: "1.2",
+    ALERT_UPDATED: "1.0",
 }
 
 CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
@@ -123,3 +125,4 @@ SupplierDisclosureEvent = Envelope[SupplierDisclosureSubmitted]
 RecruiterDisclosureEvent = Envelope[RecruiterDisclosureSubmitted]
 FindingsEvent = Envelope[FindingsComputed]
 AlertEvent = Envelope[AlertRaised]
+AlertUpdatedEvent = Envelope[AlertUpdated]

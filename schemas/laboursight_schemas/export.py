@@ -15,6 +15,7 @@ from pydantic import BaseModel, TypeAdapter
 from .disclosure import Disclosure, RecruiterDisclosure, SupplierDisclosure
 from .envelope import (
     AlertEvent,
+    AlertUpdatedEvent,
     FindingsEvent,
     RecruiterDisclosureEvent,
     SupplierDisclosureEvent,
@@ -33,6 +34,7 @@ EVENTS: dict[str, type[BaseModel]] = {
     "event.recruiter-disclosure-submitted.v1": RecruiterDisclosureEvent,
     "event.findings-computed.v1": FindingsEvent,
     "event.alert-raised.v1": AlertEvent,
+    "event.alert-updated.v1": AlertUpdatedEvent,
 }
 
 

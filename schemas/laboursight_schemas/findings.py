@@ -115,7 +115,28 @@ class FindingsComputed(Frozen):
     )
 
 
-class AlertRaised(Frozen):
+AlertType = Literal["risk_level", "strong_indicator", "forced_labour"]
+"""Why an alert exists, the ``reason`` of its dedupe key (tenant, entity, reason):
+``risk_level`` the entity's level rose to high or critical; ``strong_indicator`` a strong
+indicator appeared for it; ``forced_labour`` the forced-labour threshold was met."""
+AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]
+AlertChange = Literal["escalated", "evidence_added", "resolved", "reopened", "triaged", "dismissed"]
+
+
+class ReasonCode(Frozen):
+    """One piece of evidence an alert stands on, and what would take it away."""
+
+    indicator: Indicator
+    strength: Strength
+    rule_id: str
+    fields: list[str] = Field(description="JSON paths of the signals in the disclosure")
+    disclosure_id: str
+    clears_with: str = Field(description="what evidence would clear this reason")
+
+
+class AlertSnapshot(Frozen):
+    """An alert as it stands: what ``AlertRaised`` first says and every ``AlertUpdated`` repeats."""
+
     alert_id: str
     dedupe_key: str
     entity_kind: EntityKind
@@ -129,3 +150,22 @@ class AlertRaised(Frozen):
     rule_set_version: str
     reference_data_edition: str
     summary: str
+    alert_type: AlertType = Field(
+        default="risk_level", description="data version 1.1 alerts were all risk-level alerts"
+    )
+    reasons: list[ReasonCode] = Field(default_factory=list)
+    country: str | None = Field(
+        default=None, description="ISO 3166-1 alpha-2 of the entity, when disclosed"
+    )
+
+
+class AlertRaised(AlertSnapshot):
+    """The first event of an alert (revision 0)."""
+
+
+class AlertUpdated(AlertSnapshot):
+    """A later revision of an open, or reopened, alert: the whole alert as it now stands."""
+
+    revision: int = Field(ge=1, description="1 for the first update; one more each time")
+    change: AlertChange
+    status: AlertStatus

@@ -16,10 +16,12 @@ from pydantic import BaseModel
 from . import topics
 from .envelope import (
     ALERT_RAISED,
+    ALERT_UPDATED,
     FINDINGS_COMPUTED,
     RECRUITER_DISCLOSURE_SUBMITTED,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     AlertEvent,
+    AlertUpdatedEvent,
     FindingsEvent,
     RecruiterDisclosureEvent,
     SupplierDisclosureEvent,
@@ -121,7 +123,16 @@ ALERT = Message(
     event_type=ALERT_RAISED,
     model=AlertEvent,
     title="Alert raised",
-    summary="An entity reached high or critical risk from below.",
+    summary="A new alert for one (tenant, entity, reason): the entity's level rose to high or "
+    "critical, a strong indicator appeared for it, or the forced-labour threshold was met.",
+)
+ALERT_UPDATE = Message(
+    name="AlertUpdated",
+    event_type=ALERT_UPDATED,
+    model=AlertUpdatedEvent,
+    title="Alert updated",
+    summary="A later revision of an alert, whole: escalated, new evidence, resolved, reopened, "
+    "triaged or dismissed. Its event id is new for every revision.",
 )
 
 TOPICS: Final[tuple[Topic, ...]] = (
@@ -178,7 +189,7 @@ TOPICS: Final[tuple[Topic, ...]] = (
         description="Alerts raised by the risk service from its MongoDB outbox, delivered to the "
         "tenants' webhooks by notify.",
         key="the alerted entity's id (`data.entity_id`), UTF-8",
-        messages=(ALERT,),
+        messages=(ALERT, ALERT_UPDATE),
         publishers=(RISK,),
         subscriptions=(Subscription(NOTIFY, "notify"),),
         partitions=3,

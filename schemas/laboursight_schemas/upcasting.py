@@ -14,12 +14,13 @@ each with the current code.
 
 import json
 from collections.abc import Callable
-from typing import Any, Final, TypeVar
+from typing import Any, Final, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from .envelope import (
     ALERT_RAISED,
+    ALERT_UPDATED,
     DATA_VERSIONS,
     FINDINGS_COMPUTED,
     RECRUITER_DISCLOSURE_SUBMITTED,
@@ -28,9 +29,11 @@ from .envelope import (
     RecruiterDisclosureSubmitted,
     SupplierDisclosureSubmitted,
 )
-from .findings import AlertRaised, FindingsComputed
+from .findings import AlertRaised, AlertUpdated, FindingsComputed
 
 EnvelopeT = TypeVar("EnvelopeT", bound=Envelope[Any])
+Readable: TypeAlias = type[EnvelopeT] | tuple[type[EnvelopeT], ...]
+"""The event model a reader expects, or the models of every type its topic carries."""
 Document = dict[str, Any]
 Upcaster = Callable[[Document], Document]
 
@@ -39,6 +42,7 @@ EVENT_TYPES: Final[dict[type[BaseModel], str]] = {
     RecruiterDisclosureSubmitted: RECRUITER_DISCLOSURE_SUBMITTED,
     FindingsComputed: FINDINGS_COMPUTED,
     AlertRaised: ALERT_RAISED,
+    AlertUpdated: ALERT_UPDATED,
 }
 
 LEGACY_ATTRIBUTES: Final = {
@@ -71,6 +75,8 @@ UPCASTERS: Final[dict[tuple[str, str], tuple[str, Upcaster]]] = {
     (RECRUITER_DISCLOSURE_SUBMITTED, "1.0"): ("1.1", _unchanged),
     (FINDINGS_COMPUTED, "1.0"): ("1.1", _findings_1_0_to_1_1),
     (ALERT_RAISED, "1.0"): ("1.1", _unchanged),
+    # 1.2 added the alert type, its reason codes and the country, each with a default.
+    (ALERT_RAISED, "1.1"): ("1.2", _unchanged),
 }
 
 
@@ -89,12 +95,15 @@ def _version(text: str) -> tuple[int, ...]:
         raise UnreadableEvent(f"dataversion {text!r} is not a version number") from None
 
 
-def read_event(raw: bytes | str, model: type[EnvelopeT]) -> EnvelopeT:
-    """The event in ``raw`` as ``model``, whichever version of ours wrote it.
+def read_event(raw: bytes | str, model: Readable[EnvelopeT]) -> EnvelopeT:
+    """The event in ``raw`` as ``model``, whichever version of ours wrote it. Given several
+    models, the one of the event's ``type``.
 
     Raises ``UnreadableEvent`` or pydantic's ``ValidationError`` (both ``ValueError``) when the
     bytes cannot be such an event; that is final, so the caller dead-letters it.
     """
+    if isinstance(model, tuple):
+        model = _of_type(raw, model)
     expected = event_type_of(model)
     try:
         event = model.model_validate_json(raw, extra="ignore")
@@ -106,6 +115,22 @@ def read_event(raw: bytes | str, model: type[EnvelopeT]) -> EnvelopeT:
     if _version(event.data_version) < _version(DATA_VERSIONS[expected]):
         return _read_upcast(raw, model, expected)
     return event
+
+
+class _Typed(BaseModel):
+    type: str
+
+
+def _of_type(raw: bytes | str, models: tuple[type[EnvelopeT], ...]) -> type[EnvelopeT]:
+    try:
+        kind = _Typed.model_validate_json(raw, extra="ignore").type
+    except ValidationError as error:
+        raise UnreadableEvent(f"no event type: {error.errors()[0]['msg']}") from error
+    for model in models:
+        if event_type_of(model) == kind:
+            return model
+    expected = ", ".join(repr(event_type_of(m)) for m in models)
+    raise UnreadableEvent(f"type is {kind!r}, expected one of {expected}")
 
 
 def _read_upcast(raw: bytes | str, model: type[EnvelopeT], expected: str) -> EnvelopeT:

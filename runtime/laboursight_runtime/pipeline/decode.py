@@ -7,7 +7,7 @@ from typing import Any, Generic
 from aiokafka import ConsumerRecord
 
 from laboursight_runtime.dead_letters import DeadLetter
-from laboursight_schemas.upcasting import read_event
+from laboursight_schemas.upcasting import Readable, read_event
 
 from .handler import EventT
 
@@ -19,7 +19,7 @@ class Decoded(Generic[EventT]):
 
 
 def decode(
-    records: Sequence["ConsumerRecord[Any, Any]"], event_type: type[EventT]
+    records: Sequence["ConsumerRecord[Any, Any]"], event_type: Readable[EventT]
 ) -> tuple[list[Decoded[EventT]], list[DeadLetter]]:
     """Each record as ``event_type`` (unknown fields ignored, older versions upcast by
     ``read_event``), in the order given; the records that are no such event, as dead letters.

@@ -10,6 +10,7 @@ from aiokafka import ConsumerRecord
 
 from laboursight_runtime.dead_letters import DeadLetter, DeadLetterSink
 from laboursight_runtime.failures import is_transient
+from laboursight_schemas.upcasting import Readable
 
 from .decode import decode
 from .guard import GuardState
@@ -48,7 +49,7 @@ class PartitionStep(Generic[EventT]):
     def __init__(
         self,
         *,
-        event_type: type[EventT],
+        event_type: Readable[EventT],
         handle: BatchHandler[EventT],
         dead_letters: DeadLetterSink,
         retry: Retry,

@@ -22,6 +22,7 @@ from laboursight_runtime.metrics import (
     TRANSIENT_FAILURES,
 )
 from laboursight_runtime.settings import Settings
+from laboursight_schemas.upcasting import Readable
 
 from .guard import GuardLimits, GuardState, recovered
 from .handler import BatchHandler, EventT
@@ -89,7 +90,7 @@ class BatchSubscription(Generic[EventT]):
         *,
         topic: str,
         group_id: str,
-        event_type: type[EventT],
+        event_type: Readable[EventT],
         handle: BatchHandler[EventT],
         dead_letters: DeadLetterSink,
         history: DeadLetterHistory,
@@ -330,7 +331,7 @@ def subscribe_batch(
     topic: str,
     *,
     group_id: str,
-    event_type: type[EventT],
+    event_type: Readable[EventT],
     handle: BatchHandler[EventT],
     max_records: int = 500,
     retry_budget_s: float = 60.0,
