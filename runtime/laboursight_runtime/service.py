@@ -147,6 +147,41 @@ _MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 _PR_SET_PDEATHSIG = 1
 
 
+class FailFast:
+    """``app``, except that a lifespan that ends before the server asked it to (its broker did
+    not start, say) stops the server, and ``failure`` says why.
+
+    FastStream's ASGI app reports its start complete before its broker has started, and uvicorn
+    then serves on whatever the lifespan did: without this, a consumer started while Kafka was
+    unreachable would answer ``/healthz`` for ever and consume nothing, even once Kafka is back.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self.failure: BaseException | None = None
+        self.on_failure: Callable[[], None] = lambda: None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self._app(scope, receive, send)
+            return
+        stopping = False
+
+        async def receiving() -> Any:
+            nonlocal stopping
+            message = await receive()
+            stopping = stopping or message["type"] == "lifespan.shutdown"
+            return message
+
+        try:
+            await self._app(scope, receiving, send)
+        except BaseException as error:
+            if not stopping:
+                self.failure = error
+                self.on_failure()
+            raise
+
+
 def serve(app: Any, settings: Settings, *, workers: int = 1) -> None:
     """Serve ``app`` over HTTP until SIGINT or SIGTERM.
 
@@ -156,24 +191,33 @@ def serve(app: Any, settings: Settings, *, workers: int = 1) -> None:
     with it, even when it is killed by SIGKILL (``worker_process``). Their Prometheus metrics
     are kept in files that ``/metrics`` of any worker reads back for all of them
     (``PROMETHEUS_MULTIPROC_DIR``; a temporary folder unless it is set).
+
+    A single-process app whose start fails (``FailFast``) makes this exit with status 1, for
+    its supervisor (Kubernetes, compose's restart policy) to start it again.
     """
+    options: dict[str, Any] = {
+        "host": settings.http_host,
+        "port": settings.http_port,
+        # C event loop and HTTP parser: less CPU per request than asyncio's and h11.
+        "loop": "uvloop",
+        "http": "httptools",
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        guarded = FailFast(app)
+        server = uvicorn.Server(uvicorn.Config(guarded, **options))
+        guarded.on_failure = lambda: setattr(server, "should_exit", True)
+        server.run()
+        if guarded.failure is not None:
+            sys.exit(f"stopped: the service did not start: {guarded.failure!r}")
+        return
     with contextlib.ExitStack() as stack:
-        if workers > 1 and _MULTIPROC_DIR not in os.environ:
+        if _MULTIPROC_DIR not in os.environ:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="laboursight-"))
             os.environ[_MULTIPROC_DIR] = folder
-        uvicorn.run(
-            app,
-            factory=workers > 1,
-            workers=workers,
-            host=settings.http_host,
-            port=settings.http_port,
-            # C event loop and HTTP parser: less CPU per request than asyncio's and h11.
-            loop="uvloop",
-            http="httptools",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=10,
-        )
+        uvicorn.run(app, factory=True, workers=workers, **options)
 
 
 def worker_process() -> bool:

@@ -44,6 +44,8 @@ SERVICE_DESCRIPTIONS: Final = {
     "risk": "Persists findings, keeps each entity's risk profile and raises alerts through a "
     "MongoDB outbox.",
     "notify": "Delivers alerts to the tenants' webhook subscriptions, signed (Standard Webhooks).",
+    "ledger": "Appends every event on every topic, as read, to its tenant's hash chain: the "
+    "auditors' tamper-evident record.",
 }
 
 DESCRIPTION: Final = """\

@@ -11,14 +11,27 @@ Owners create their collections' indexes at start-up.
 | disclosure_batches| api             | api       | _id = batch id: an upload and its progress;    |
 |                   |                 |           | _id = batch id/first line: its line results, TTL |
 | subscriptions     | api             | notify    | _id = subscription id                        |
+| cases             | api             | api       | _id = case id: state, history, outbox; or    |
+|                   |                 |           | tenant/alert id/dismissal; unique (tenant_id, |
+|                   |                 |           | alert_ids): one case or dismissal per alert  |
+| case_settings     | api             | api       | _id = tenant id: due days by risk level       |
 | findings          | risk            | api       | _id = disclosure id + rule set + ref. edition; |
 |                   |                 |           | also risk's idempotency record                |
 | entities          | risk            | api       | _id = tenant/kind/entity id: own judgement,   |
-|                   |                 |           | recruitment-chain links and inherited risk    |
-| alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key); |
-|                   |                 |           | also risk's outbox (published, raised_at)      |
-| deliveries        | notify          | api       | _id = alert event id + subscription id: the   |
-|                   |                 |           | work queue (pending, due_at, lease) and log   |
+|                   |                 |           | recruitment-chain links and inherited risk,   |
+|                   |                 |           | name and country                              |
+| alerts            | risk            | api       | _id = alert id; unique (tenant_id, dedupe_key |
+|                   |                 |           | = tenant/kind/entity id/alert type): status,  |
+|                   |                 |           | revision, latest revision; also risk's outbox |
+|                   |                 |           | (revisions, published_revision, pending_at)   |
+| deliveries        | notify          | api       | _id = event id (an alert's, a test-send's) +  |
+|                   |                 |           | subscription id: the work queue (pending,     |
+|                   |                 |           | due_at, lease) and log; the api asks notify   |
+|                   |                 |           | for changes on deliveries.requests.v1         |
+| ledger            | ledger          | api       | _id = tenant id/seq: one hash-chain entry per |
+|                   |                 |           | event (laboursight_schemas.ledger)            |
+| ledger_heads      | ledger          | api       | _id = tenant id: the chain's last seq, hash   |
+| ledger_checkpoints| ledger          | api       | _id = tenant id/day: the head, signed, daily  |
 """
 
 from typing import Final
@@ -32,6 +45,11 @@ FINDINGS: Final = "findings"
 ENTITIES: Final = "entities"
 ALERTS: Final = "alerts"
 DELIVERIES: Final = "deliveries"
+CASES: Final = "cases"
+CASE_SETTINGS: Final = "case_settings"
+LEDGER: Final = "ledger"
+LEDGER_HEADS: Final = "ledger_heads"
+LEDGER_CHECKPOINTS: Final = "ledger_checkpoints"
 
 
 def entity_key(tenant_id: str, entity_kind: str, entity_id: str) -> str:

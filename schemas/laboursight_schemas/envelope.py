@@ -24,6 +24,7 @@ from pydantic import (
     model_serializer,
 )
 
+from .delivery_requests import RedeliveryRequested, SubscriptionTestRequested
 from .disclosure import RecruiterDisclosure, SupplierDisclosure
 from .findings import AlertRaised, AlertUpdated, FindingsComputed
 
@@ -32,15 +33,23 @@ RECRUITER_DISCLOSURE_SUBMITTED: Final = "org.laboursight.disclosure.recruiter.su
 FINDINGS_COMPUTED: Final = "org.laboursight.findings.computed"
 ALERT_RAISED: Final = "org.laboursight.alert.raised"
 ALERT_UPDATED: Final = "org.laboursight.alert.updated"
+CASE_CHANGED: Final = "org.laboursight.case.changed"
+ALERT_DISMISSED: Final = "org.laboursight.alert.dismissed"
+REDELIVERY_REQUESTED: Final = "org.laboursight.delivery.redelivery_requested"
+SUBSCRIPTION_TEST_REQUESTED: Final = "org.laboursight.subscription.test_requested"
 
 # The version of ``data`` each event type is written with today. Bump the minor version for an
 # additive change and add a golden payload (schemas/golden/); anything else needs an upcaster.
 DATA_VERSIONS: Final[dict[str, str]] = {
     SUPPLIER_DISCLOSURE_SUBMITTED: "1.1",
     RECRUITER_DISCLOSURE_SUBMITTED: "1.1",
-    FINDINGS_COMPUTED: "1.1",
+    FINDINGS_COMPUTED: "1.2",
     ALERT_RAISED: "1.2",
     ALERT_UPDATED: "1.0",
+    CASE_CHANGED: "1.0",
+    ALERT_DISMISSED: "1.0",
+    REDELIVERY_REQUESTED: "1.0",
+    SUBSCRIPTION_TEST_REQUESTED: "1.0",
 }
 
 CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
@@ -126,3 +135,5 @@ RecruiterDisclosureEvent = Envelope[RecruiterDisclosureSubmitted]
 FindingsEvent = Envelope[FindingsComputed]
 AlertEvent = Envelope[AlertRaised]
 AlertUpdatedEvent = Envelope[AlertUpdated]
+RedeliveryRequestedEvent = Envelope[RedeliveryRequested]
+SubscriptionTestRequestedEvent = Envelope[SubscriptionTestRequested]

@@ -12,12 +12,15 @@ from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
+from .cases import AlertDismissedEvent, CaseChangedEvent
 from .disclosure import Disclosure, RecruiterDisclosure, SupplierDisclosure
 from .envelope import (
     AlertEvent,
     AlertUpdatedEvent,
     FindingsEvent,
     RecruiterDisclosureEvent,
+    RedeliveryRequestedEvent,
+    SubscriptionTestRequestedEvent,
     SupplierDisclosureEvent,
 )
 
@@ -35,6 +38,10 @@ EVENTS: dict[str, type[BaseModel]] = {
     "event.findings-computed.v1": FindingsEvent,
     "event.alert-raised.v1": AlertEvent,
     "event.alert-updated.v1": AlertUpdatedEvent,
+    "event.case-changed.v1": CaseChangedEvent,
+    "event.alert-dismissed.v1": AlertDismissedEvent,
+    "event.redelivery-requested.v1": RedeliveryRequestedEvent,
+    "event.subscription-test-requested.v1": SubscriptionTestRequestedEvent,
 }
 
 

@@ -113,6 +113,16 @@ class FindingsComputed(Frozen):
     chain: list[ChainLink] = Field(
         description="recruitment-chain links; empty for data version 1.0"
     )
+    entity_name: str | None = Field(
+        default=None,
+        description="the supplier's or recruiter's name as the disclosure gives it; null when "
+        "it gives none, and for data versions before 1.2",
+    )
+    entity_country: str | None = Field(
+        default=None,
+        description="ISO 3166-1 alpha-2 of the supplier or recruiter as the disclosure gives "
+        "it; null when it gives none, and for data versions before 1.2",
+    )
 
 
 AlertType = Literal["risk_level", "strong_indicator", "forced_labour"]
@@ -127,11 +137,16 @@ class ReasonCode(Frozen):
     """One piece of evidence an alert stands on, and what would take it away."""
 
     indicator: Indicator
-    strength: Strength
+    strength: Strength = Field(description="the strength of the indicator's finding")
     rule_id: str
     fields: list[str] = Field(description="JSON paths of the signals in the disclosure")
     disclosure_id: str
     clears_with: str = Field(description="what evidence would clear this reason")
+    recruiter_id: str | None = Field(
+        default=None,
+        description="for risk a supplier inherits through the recruitment chain: the recruiter "
+        "whose finding this is (its disclosure is `disclosure_id`); null for the entity's own",
+    )
 
 
 class AlertSnapshot(Frozen):
@@ -156,6 +171,9 @@ class AlertSnapshot(Frozen):
     reasons: list[ReasonCode] = Field(default_factory=list)
     country: str | None = Field(
         default=None, description="ISO 3166-1 alpha-2 of the entity, when disclosed"
+    )
+    entity_name: str | None = Field(
+        default=None, description="the entity's name, as its latest disclosure that gave one"
     )
 
 

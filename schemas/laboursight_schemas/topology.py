@@ -14,16 +14,23 @@ from typing import Final
 from pydantic import BaseModel
 
 from . import topics
+from .cases import AlertDismissedEvent, CaseChangedEvent
 from .envelope import (
+    ALERT_DISMISSED,
     ALERT_RAISED,
     ALERT_UPDATED,
+    CASE_CHANGED,
     FINDINGS_COMPUTED,
     RECRUITER_DISCLOSURE_SUBMITTED,
+    REDELIVERY_REQUESTED,
+    SUBSCRIPTION_TEST_REQUESTED,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     AlertEvent,
     AlertUpdatedEvent,
     FindingsEvent,
     RecruiterDisclosureEvent,
+    RedeliveryRequestedEvent,
+    SubscriptionTestRequestedEvent,
     SupplierDisclosureEvent,
 )
 
@@ -31,7 +38,8 @@ API: Final = "api"
 SCREENING: Final = "screening"
 RISK: Final = "risk"
 NOTIFY: Final = "notify"
-SERVICES: Final = (API, SCREENING, RISK, NOTIFY)
+LEDGER: Final = "ledger"
+SERVICES: Final = (API, SCREENING, RISK, NOTIFY, LEDGER)
 
 # ``retention.ms`` / ``retention.bytes`` of -1: the topic keeps its records forever.
 FOREVER: Final[Mapping[str, int]] = MappingProxyType({"retention.ms": -1, "retention.bytes": -1})
@@ -54,6 +62,10 @@ class Subscription:
     group_id: str
 
 
+def ledger_group(topic: str) -> str:
+    return f"ledger-{topic}"
+
+
 @dataclass(frozen=True)
 class Topic:
     name: str
@@ -69,6 +81,14 @@ class Topic:
     # Operation ids: ``<service>.send<Noun>`` and ``<service>.receive<Nouns>``.
     noun: str = ""
     nouns: str = ""
+
+    def __post_init__(self) -> None:
+        # The auditors' ledger records every event on every topic: no topic can be added
+        # without it, so its subscription is not left to each declaration to remember. A group
+        # per topic, so that one topic's rebalance never pauses the others'.
+        ledger = Subscription(LEDGER, ledger_group(self.name))
+        if ledger not in self.subscriptions:
+            object.__setattr__(self, "subscriptions", (*self.subscriptions, ledger))
 
 
 @dataclass(frozen=True)
@@ -134,6 +154,40 @@ ALERT_UPDATE = Message(
     summary="A later revision of an alert, whole: escalated, new evidence, resolved, reopened, "
     "triaged or dismissed. Its event id is new for every revision.",
 )
+REDELIVERY_REQUEST = Message(
+    name="RedeliveryRequested",
+    event_type=REDELIVERY_REQUESTED,
+    model=RedeliveryRequestedEvent,
+    title="Redelivery requested",
+    summary="An analyst asked for a subscription's dead (or delivered) webhook deliveries, or "
+    "one of them, to be sent again: notify makes them pending with a new retry horizon and the "
+    "same webhook-id. Its event id is the request id.",
+)
+TEST_REQUEST = Message(
+    name="SubscriptionTestRequested",
+    event_type=SUBSCRIPTION_TEST_REQUESTED,
+    model=SubscriptionTestRequestedEvent,
+    title="Subscription test requested",
+    summary="An analyst asked for a signed test event to be posted to a subscription's "
+    "endpoint: notify records it as a delivery of its own (`<request id>:<subscription id>`) "
+    "and attempts it once.",
+)
+CASE_CHANGE = Message(
+    name="CaseChanged",
+    event_type=CASE_CHANGED,
+    model=CaseChangedEvent,
+    title="Case changed",
+    summary="One change to a case (opened, acknowledged, a CAP set, closed, overdue…) with the "
+    "case's state after it; `revision` numbers a case's changes from 1, and its event id "
+    "derives from the case id and the revision.",
+)
+ALERT_DISMISSAL = Message(
+    name="AlertDismissed",
+    event_type=ALERT_DISMISSED,
+    model=AlertDismissedEvent,
+    title="Alert dismissed",
+    summary="An analyst dismissed an alert instead of opening a case, with the reason.",
+)
 
 TOPICS: Final[tuple[Topic, ...]] = (
     Topic(
@@ -196,11 +250,49 @@ TOPICS: Final[tuple[Topic, ...]] = (
         noun="Alert",
         nouns="Alerts",
     ),
+    Topic(
+        name=topics.DELIVERY_REQUESTS,
+        channel_id="deliveryRequests",
+        title="Delivery requests",
+        description="What analysts ask of the webhook deliveries through the api (redeliver, "
+        "test-send), carried out by notify, the only writer of the delivery log.",
+        key="the subscription id (`data.subscription_id`), UTF-8: one subscription's requests "
+        "in order",
+        messages=(REDELIVERY_REQUEST, TEST_REQUEST),
+        publishers=(API,),
+        subscriptions=(Subscription(NOTIFY, "notify-requests"),),
+        partitions=3,
+        noun="DeliveryRequest",
+        nouns="DeliveryRequests",
+    ),
+    Topic(
+        name=topics.CASES,
+        channel_id="cases",
+        title="Cases",
+        description="Every change to an analyst's case and every dismissed alert, published by "
+        "the api from its MongoDB outbox: kept forever, as the auditors' record of what was done "
+        "about each alert. Risk sets the alerts' status from it.",
+        key="the case id (`data.case_id`), or for a dismissal the alert id (`data.alert_id`), "
+        "UTF-8: one case's changes in order",
+        messages=(CASE_CHANGE, ALERT_DISMISSAL),
+        publishers=(API,),
+        subscriptions=(Subscription(RISK, "risk-cases"),),
+        partitions=3,
+        config=FOREVER,
+        noun="CaseChange",
+        nouns="CaseChanges",
+    ),
 )
 
 API_DEAD_LETTERS: Final = Subscription(API, "api-dead-letters")
+# The topics whose dead letters name a disclosure, which the api marks failed.
+_DISCLOSURE_CHAIN: Final = (
+    topics.SUPPLIER_DISCLOSURES,
+    topics.RECRUITER_DISCLOSURES,
+    topics.FINDINGS,
+)
 DEAD_LETTER_TOPICS: Final[tuple[DeadLetterTopic, ...]] = tuple(
-    DeadLetterTopic(topic, readers=(API_DEAD_LETTERS,) if topic.name != topics.ALERTS else ())
+    DeadLetterTopic(topic, readers=(API_DEAD_LETTERS,) if topic.name in _DISCLOSURE_CHAIN else ())
     for topic in TOPICS
 )
 

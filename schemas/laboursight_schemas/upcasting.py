@@ -18,12 +18,18 @@ from typing import Any, Final, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .cases import AlertDismissed, CaseChanged
+from .delivery_requests import RedeliveryRequested, SubscriptionTestRequested
 from .envelope import (
+    ALERT_DISMISSED,
     ALERT_RAISED,
     ALERT_UPDATED,
+    CASE_CHANGED,
     DATA_VERSIONS,
     FINDINGS_COMPUTED,
     RECRUITER_DISCLOSURE_SUBMITTED,
+    REDELIVERY_REQUESTED,
+    SUBSCRIPTION_TEST_REQUESTED,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     Envelope,
     RecruiterDisclosureSubmitted,
@@ -43,6 +49,10 @@ EVENT_TYPES: Final[dict[type[BaseModel], str]] = {
     FindingsComputed: FINDINGS_COMPUTED,
     AlertRaised: ALERT_RAISED,
     AlertUpdated: ALERT_UPDATED,
+    CaseChanged: CASE_CHANGED,
+    AlertDismissed: ALERT_DISMISSED,
+    RedeliveryRequested: REDELIVERY_REQUESTED,
+    SubscriptionTestRequested: SUBSCRIPTION_TEST_REQUESTED,
 }
 
 LEGACY_ATTRIBUTES: Final = {
@@ -74,6 +84,8 @@ UPCASTERS: Final[dict[tuple[str, str], tuple[str, Upcaster]]] = {
     (SUPPLIER_DISCLOSURE_SUBMITTED, "1.0"): ("1.1", _unchanged),
     (RECRUITER_DISCLOSURE_SUBMITTED, "1.0"): ("1.1", _unchanged),
     (FINDINGS_COMPUTED, "1.0"): ("1.1", _findings_1_0_to_1_1),
+    # 1.2 added the entity's name and country, each defaulting to null.
+    (FINDINGS_COMPUTED, "1.1"): ("1.2", _unchanged),
     (ALERT_RAISED, "1.0"): ("1.1", _unchanged),
     # 1.2 added the alert type, its reason codes and the country, each with a default.
     (ALERT_RAISED, "1.1"): ("1.2", _unchanged),

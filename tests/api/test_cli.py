@@ -1,4 +1,5 @@
-"""``laboursight-api create-key``: the key it prints authenticates as what was asked."""
+"""``laboursight-api create-key``: the key it prints authenticates as what was asked, and a
+tenant's first admin key made so manages its other keys through the api."""
 
 import asyncio
 import json
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pymongo import MongoClient
 
@@ -16,6 +18,7 @@ from laboursight_api.cli import main
 from laboursight_api.keys import KeyCache, Principal, authenticate
 from laboursight_api.settings import ApiSettings
 from laboursight_runtime.mongo import make_client
+from tests.api.conftest import TENANT
 
 pytestmark = pytest.mark.integration
 
@@ -80,3 +83,25 @@ def test_a_submitter_without_entities_is_refused(
         monkeypatch.setenv(name, environment[name])
     with pytest.raises(SystemExit, match="submitter key needs"):
         main(["create-key", "--tenant", "t-1", "--role", "submitter"])
+
+
+async def test_the_first_admin_key_manages_the_tenants_keys(
+    api: httpx.AsyncClient, environment: dict[str, str]
+) -> None:
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [str(Path(sys.executable).parent / "laboursight-api"), "create-key", "--tenant",
+         TENANT, "--role", "admin", "--json"],
+        env=environment, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    printed: dict[str, Any] = json.loads(done.stdout)
+    admin = {"Authorization": f"Bearer {printed['key']}"}
+
+    created = await api.post("/v1/keys", json={"role": "analyst"}, headers=admin)
+    listed = (await api.get("/v1/keys", headers=admin)).json()["items"]
+
+    assert created.status_code == 201, created.text
+    assert {(k["key_id"], k["role"], k["created_by"]) for k in listed} == {
+        (printed["key_id"], "admin", None),
+        (created.json()["key_id"], "analyst", printed["key_id"]),
+    }

@@ -149,3 +149,34 @@ async def test_the_real_resolver_refuses_localhost(settings: ApiSettings, db: Db
 
     assert message.startswith("the URL resolves to ")
     assert message.endswith(", a loopback address")
+
+
+async def test_a_changed_url_is_checked_as_a_new_one_is(strict: httpx.AsyncClient, db: Db) -> None:
+    analyst = await bearer(db, "analyst")
+    created = await strict.post(
+        "/v1/subscriptions", json={"url": "https://hooks.example.com/alerts"}, headers=analyst
+    )
+    url = f"/v1/subscriptions/{created.json()['subscription_id']}"
+
+    refused = await strict.patch(
+        url, json={"url": "http://169.254.169.254/latest/meta-data"}, headers=analyst
+    )
+    rebound = await strict.patch(
+        url, json={"url": "https://rebind.example.com/hook"}, headers=analyst
+    )
+    moved = await strict.patch(
+        url, json={"url": "https://hooks.example.com/moved"}, headers=analyst
+    )
+
+    assert (refused.status_code, rebound.status_code) == (422, 422)
+    assert refused.json()["errors"] == [
+        {
+            "field": "$.url",
+            "message": "the URL resolves to 169.254.169.254, a cloud metadata address",
+        }
+    ]
+    assert rebound.json()["errors"][0]["field"] == "$.url"
+    assert moved.status_code == 200, moved.text
+    assert (await strict.get(url, headers=analyst)).json()["url"] == (
+        "https://hooks.example.com/moved"
+    )

@@ -45,7 +45,7 @@ from laboursight_runtime.local.servers import LocalServers, LocalServersError
 from laboursight_runtime.local.stack import Stack, StackError
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections
-from tests.bench import ingest, phases, report
+from tests.bench import ingest, ledger, phases, report
 from tests.bench.corpus import corpus
 from tests.bench.events import Record, normalised
 from tests.bench.ingest import IngestPlan
@@ -366,6 +366,10 @@ async def _run_phases(
     )
     bench.rss.stop()
     results["rss_peak_mb"] = bench.rss.peak_mb()
+    say("walking the direct tenant's ledger")
+    results["ledger"] = await _guarded(
+        bench, errors, "ledger", ledger.phase(bench, direct, plan.direct_deadline_s)
+    )
     try:
         results["dead_letters"] = await phases.dead_letters(bench)
     except Exception as error:

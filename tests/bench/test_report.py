@@ -64,6 +64,12 @@ def _figures(**changes: Any) -> dict[str, Any]:
             "bench": 300.0,
         },
         "dead_letters": {"findings.v1.dlq": 0},
+        "ledger": {
+            "entries": 60_000,
+            "intact": True,
+            "verify_per_s": 120_000.0,
+            "raw_read_per_s": 400_000.0,
+        },
     }
     results.update(changes)
     return results
@@ -77,7 +83,7 @@ def test_the_chain_is_held_to_its_rate_and_to_its_share_of_the_write_limit() -> 
     results = _figures()
     assert write_limit(results) == 2_500.0
     assert chain_rate(results) == 1_700.0  # the slower end: webhooks
-    assert _verdicts(results) == [True, True, True, True, True, True]
+    assert _verdicts(results) == [True, True, True, True, True, True, True]
 
 
 def test_servers_are_not_held_to_the_service_memory_target() -> None:
@@ -90,14 +96,21 @@ def test_each_missed_target_fails_on_its_own() -> None:
         idle={"core_share": 0.28, "core_share_by_component": {}},
     )
     results["latency"]["100"]["to_webhook_ms"] = Latency(300, 30, 60, 101, 120)
-    assert _verdicts(results) == [True, True, True, False, False, False]
+    assert _verdicts(results) == [True, True, True, False, False, False, True]
+
+
+def test_a_fast_walk_of_a_broken_chain_does_not_pass() -> None:
+    results = _figures(ledger={"entries": 9, "intact": False, "verify_per_s": 500_000.0})
+    assert _verdicts(results)[6] is False
 
 
 def test_a_missing_figure_fails_its_target_and_says_so() -> None:
-    results = _figures(direct=None, accept=None, latency={}, rss_peak_mb={}, idle=None, raw={})
+    results = _figures(
+        direct=None, accept=None, latency={}, rss_peak_mb={}, idle=None, raw={}, ledger=None
+    )
     results["errors"]["direct"] = "TimeoutError()"
     text = render(results)
-    assert _verdicts(results) == [False] * 6
+    assert _verdicts(results) == [False] * 7
     assert "FAIL: whole chain straight to Kafka not measured" in text
     assert "note: direct: TimeoutError()" in text
 
@@ -115,4 +128,4 @@ def test_the_table_shows_each_figure_with_its_limit_and_ratio() -> None:
 def test_the_json_holds_every_figure_and_the_verdicts() -> None:
     loaded = json.loads(as_json(_figures()))
     assert loaded["latency"]["100"]["to_webhook_ms"]["p99"] == 90
-    assert [t["passed"] for t in loaded["targets"]] == [True] * 6
+    assert [t["passed"] for t in loaded["targets"]] == [True] * 7

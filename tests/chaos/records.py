@@ -24,3 +24,4 @@ class Delivery:
     webhook_id: str
     entity_id: str
     disclosure_id: str
+    alert_id: str  # one per (entity, alert type): several types may alert on one disclosure

@@ -130,6 +130,7 @@ class ChaosSystem:
                 headers.get("webhook-id", ""),
                 event["data"]["entity_id"],
                 event.get("correlationid", ""),
+                event["data"]["alert_id"],
             )
             for event, headers in list(self.receiver.accepted)
         ]

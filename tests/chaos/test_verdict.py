@@ -39,7 +39,7 @@ def test_a_clean_trial_counts_nothing() -> None:
     result = verdict(
         [submission("e1", BONDED, 202, "d1"), submission("e2", CLEAN, 202, "d2")],
         {"d1": SCREENED_CRITICAL, "d2": SCREENED_LOW},
-        [Delivery("w1", "e1", "d1")],
+        [Delivery("w1", "e1", "d1", "a-e1")],
     )
     assert (result.accepted, result.lost, result.duplicated, result.left_accepted) == (2, 0, 0, 0)
     assert not result.failed
@@ -69,20 +69,33 @@ def test_the_judgement_decides_whether_an_alert_is_warranted() -> None:
 
 
 def test_a_webhook_id_delivered_twice_is_a_duplicate() -> None:
-    delivery = Delivery("w1", "e1", "d1")
+    delivery = Delivery("w1", "e1", "d1", "a-e1")
     result = verdict(
         [submission("e1", BONDED, 202, "d1")], {"d1": SCREENED_CRITICAL}, [delivery, delivery]
     )
     assert result.duplicated == 1
 
 
-def test_a_second_alert_or_an_unwarranted_one_is_a_duplicate() -> None:
+def test_one_alert_under_a_second_webhook_id_or_an_unwarranted_one_is_a_duplicate() -> None:
     result = verdict(
         [submission("e1", BONDED, 202, "d1"), submission("e2", CLEAN, 202, "d2")],
         {"d1": SCREENED_CRITICAL, "d2": SCREENED_LOW},
-        [Delivery("w1", "e1", "d1"), Delivery("w2", "e1", "d1"), Delivery("w3", "e2", "d2")],
+        [
+            Delivery("w1", "e1", "d1", "a-e1"),
+            Delivery("w2", "e1", "d1", "a-e1"),
+            Delivery("w3", "e2", "d2", "a-e2"),
+        ],
     )
     assert result.duplicated == 2
+
+
+def test_alerts_of_several_types_for_one_disclosure_are_no_duplicates() -> None:
+    result = verdict(
+        [submission("e1", BONDED, 202, "d1")],
+        {"d1": SCREENED_CRITICAL},
+        [Delivery(f"w{n}", "e1", "d1", f"a-e1-{kind}") for n, kind in enumerate("lsf")],
+    )
+    assert (result.duplicated, result.failed) == (0, False)
 
 
 def test_two_visible_disclosures_for_one_entity_are_a_duplicate() -> None:
@@ -100,7 +113,7 @@ def test_a_503_that_lands_later_is_counted_and_one_that_stays_out_is_not() -> No
     assert (stayed_out.refused, stayed_out.landed_503, stayed_out.failed) == (2, 0, False)
 
     landed = verdict(
-        refused, {"d1": SCREENED_LOW}, [Delivery("w2", "e2", "d2")], stored={"e1": {"d1"}}
+        refused, {"d1": SCREENED_LOW}, [Delivery("w2", "e2", "d2", "a-e2")], stored={"e1": {"d1"}}
     )
     assert landed.landed_503 == 2
 
@@ -109,7 +122,7 @@ def test_an_unanswered_request_that_landed_may_alert_once() -> None:
     result = verdict(
         [submission("e1", BONDED, None)],
         {"d1": SCREENED_CRITICAL},
-        [Delivery("w1", "e1", "d1")],
+        [Delivery("w1", "e1", "d1", "a-e1")],
         stored={"e1": {"d1"}},
     )
     assert (result.unanswered, result.lost, result.duplicated) == (1, 0, 0)

@@ -4,9 +4,10 @@ webhook receiver got. Plain data in, counts out: no I/O.
 - **lost**: a disclosure answered 202 that is not ``screened`` at the end, plus each alert a
   screened disclosure warrants (its judgement is high or critical, for a new entity) that never
   reached the receiver.
-- **duplicated**: every delivery beyond exactly one per warranted alert (a webhook-id twice, a
-  second alert for the entity, an alert for an entity that warrants none) and every visible
-  disclosure beyond one per entity (one POST, one disclosure, retries included).
+- **duplicated**: every delivery beyond exactly one per alert (a webhook-id twice, an alert id
+  under a second webhook-id, an alert for an entity that warrants none) and every visible
+  disclosure beyond one per entity (one POST, one disclosure, retries included). An entity may
+  have one alert of each type (level, strong indicator, forced labour) from its one disclosure.
 - **left accepted**: visible disclosures of the trial still ``accepted``.
 - **503 landed**: an entity whose POST was answered 503 with a visible disclosure or an alert.
 
@@ -89,17 +90,25 @@ def judge(
         if count > 1:
             extra += count - 1
             problems.append(f"webhook-id {webhook_id} delivered {count} times")
-    # One alert per entity that warrants one; none for a 503 (counted as landed instead).
-    allowed = {s.entity_id: int(s.template in alerting_templates) for s in submissions}
-    allowed.update({s.entity_id: int(s.entity_id in warranted) for s in accepted})
+    # Each alert once: an alert id (one per entity and alert type) under a second webhook-id
+    # was raised again, or updated though nothing changed (each entity discloses once). None
+    # for an entity that warrants none; none for a 503 (counted as landed instead).
     refused_entities = {s.entity_id for s in refused}
-    alerts = Counter(d.entity_id for d in {d.webhook_id: d for d in deliveries}.values())
-    for entity, count in alerts.items():
-        if entity not in refused_entities and count > allowed.get(entity, 0):
-            extra += count - allowed.get(entity, 0)
-            problems.append(
-                f"{entity}: {count} distinct alert(s), {allowed.get(entity, 0)} warranted"
-            )
+    hooks_per_alert: dict[str, set[str]] = {}
+    alerts_per_entity: dict[str, set[str]] = {}
+    for d in deliveries:
+        hooks_per_alert.setdefault(d.alert_id, set()).add(d.webhook_id)
+        alerts_per_entity.setdefault(d.entity_id, set()).add(d.alert_id)
+    for alert_id, hooks in sorted(hooks_per_alert.items()):
+        if len(hooks) > 1:
+            extra += len(hooks) - 1
+            problems.append(f"alert {alert_id} under {len(hooks)} webhook-ids")
+    may_alert = {s.entity_id for s in submissions if s.template in alerting_templates}
+    may_alert = (may_alert - {s.entity_id for s in accepted}) | warranted
+    for entity, alert_ids in sorted(alerts_per_entity.items()):
+        if entity not in refused_entities and entity not in may_alert:
+            extra += len(alert_ids)
+            problems.append(f"{entity}: {len(alert_ids)} alert(s), none warranted")
 
     visible = {
         entity: sorted(d for d in ids if status(d).status in VISIBLE)

@@ -18,6 +18,7 @@ SUBMITTER_ENTITIES = (
     "SUP-001",
     "SUP-667",
     "SUP-668",
+    "SUP-669",
 )
 
 

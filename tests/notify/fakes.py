@@ -14,12 +14,39 @@ from laboursight_notify.model import (
     Delivery,
     DeliveryStatus,
     Endpoint,
+    Filters,
+    Redelivery,
     Subscription,
+    Told,
 )
 from laboursight_notify.retries import Settlement
-from laboursight_notify.stores import Claim
-from laboursight_schemas.envelope import ALERT_RAISED, DATA_VERSIONS, AlertEvent, now
-from laboursight_schemas.findings import AlertRaised, RiskLevel
+from laboursight_notify.stores import Backlog, Claim
+from laboursight_schemas.delivery_requests import (
+    RedeliverableStatus,
+    RedeliveryRequested,
+    SubscriptionTestRequested,
+)
+from laboursight_schemas.envelope import (
+    ALERT_RAISED,
+    ALERT_UPDATED,
+    DATA_VERSIONS,
+    REDELIVERY_REQUESTED,
+    SUBSCRIPTION_TEST_REQUESTED,
+    AlertEvent,
+    AlertUpdatedEvent,
+    Envelope,
+    RedeliveryRequestedEvent,
+    SubscriptionTestRequestedEvent,
+    now,
+)
+from laboursight_schemas.findings import (
+    AlertChange,
+    AlertRaised,
+    AlertType,
+    AlertUpdated,
+    Indicator,
+    RiskLevel,
+)
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 # Whole milliseconds: MongoDB keeps no finer time.
@@ -67,6 +94,7 @@ class Row:
     last_status_code: int | None = None
     last_error: str | None = None
     attempt_log: list[AttemptRecord] = field(default_factory=list)
+    redeliveries: list[str] = field(default_factory=list)
 
 
 class InMemoryDeliveryQueue:
@@ -129,7 +157,9 @@ class InMemoryDeliveryQueue:
             return False
         row.status, row.due_at, row.lease = settlement.status, settlement.due_at, None
         row.last_status_code, row.last_error = attempt.attempt.status_code, attempt.attempt.error
-        row.delivery = replace(row.delivery, attempts=row.delivery.attempts + 1)
+        row.delivery = replace(
+            row.delivery, attempts=row.delivery.attempts + 1, url=attempt.url or row.delivery.url
+        )
         row.attempt_log.append(attempt)
         return True
 
@@ -158,9 +188,39 @@ class InMemoryDeliveryQueue:
                 deferred += 1
         return deferred, dead
 
-    async def backlog(self) -> dict[str, int]:
+    async def backlog(self) -> Backlog:
         statuses = [row.status for row in self.rows.values()]
-        return {status: statuses.count(status) for status in ("pending", "dead")}
+        due = [r.due_at for r in self.rows.values() if r.status == "pending" and r.due_at]
+        return Backlog(statuses.count("pending"), statuses.count("dead"), min(due, default=None))
+
+    async def told(self, tenant_ids: Collection[str], alert_ids: Collection[str]) -> Told:
+        return {
+            (row.delivery.subscription_id, row.delivery.alert_id)
+            for row in self.rows.values()
+            if row.delivery.tenant_id in tenant_ids
+            and row.delivery.alert_id is not None
+            and row.delivery.alert_id in alert_ids
+        }
+
+    async def redeliver(self, redelivery: Redelivery, at: datetime, horizon: timedelta) -> int:
+        r, count = redelivery, 0
+        for row in self.rows.values():
+            d = row.delivery
+            if (
+                (d.tenant_id, d.subscription_id) != (r.tenant_id, r.subscription_id)
+                or row.status not in r.statuses
+                or r.request_id in row.redeliveries
+                or (r.delivery_id is not None and d.id != r.delivery_id)
+                or (r.delivery_id is None and not d.is_alert)
+                or (r.since is not None and d.recorded_at < r.since)
+                or (r.until is not None and d.recorded_at >= r.until)
+            ):
+                continue
+            row.status, row.due_at, row.lease = "pending", at, None
+            row.delivery = replace(d, expires_at=at + horizon, retry_base=d.attempts)
+            row.redeliveries.append(r.request_id)
+            count += 1
+        return count
 
     def status(self, delivery_id: str) -> DeliveryStatus:
         return self.rows[delivery_id].status
@@ -227,14 +287,57 @@ def subscription(
     url: str | None = None,
     min_risk_level: RiskLevel = "high",
     secret: str = SECRET,
+    countries: Collection[str] = (),
+    entity_ids: Collection[str] = (),
+    indicators: Collection[str] = (),
+    alert_types: Collection[str] = (),
+    updates: bool = True,
 ) -> Subscription:
     return Subscription(
         id=id,
         tenant_id=tenant_id,
         url=url or f"https://hooks.example/{id}",
         secret=secret,
-        min_risk_level=min_risk_level,
+        filters=Filters(
+            min_risk_level=min_risk_level,
+            countries=frozenset(countries),
+            entity_ids=frozenset(entity_ids),
+            indicators=frozenset(indicators),
+            alert_types=frozenset(alert_types),
+            updates=updates,
+        ),
     )
+
+
+def _snapshot(
+    alert_id: str,
+    tenant_id: str,
+    risk_level: RiskLevel,
+    entity_id: str,
+    alert_type: AlertType,
+    country: str | None,
+    indicators: Sequence[Indicator],
+) -> dict[str, object]:
+    return {
+        "alert_id": alert_id,
+        "dedupe_key": f"{tenant_id}/supplier/{entity_id}/{alert_type}",
+        "entity_kind": "supplier",
+        "entity_id": entity_id,
+        "risk_level": risk_level,
+        "previous_risk_level": "medium",
+        "score": 80,
+        "indicators": list(indicators),
+        "disclosure_id": "disclosure-1",
+        "period_end": date(2026, 6, 30),
+        "rule_set_version": "2026.1",
+        "reference_data_edition": "2026-01",
+        "summary": "withheld wages and debt bondage indicators",
+        "alert_type": alert_type,
+        "country": country,
+    }
+
+
+WAGES_AND_DEBT: tuple[Indicator, ...] = ("withholding_of_wages", "debt_bondage")
 
 
 def alert_event(
@@ -244,7 +347,14 @@ def alert_event(
     risk_level: RiskLevel = "high",
     entity_id: str = "supplier-1",
     time: datetime | None = None,
+    alert_id: str | None = None,
+    alert_type: AlertType = "risk_level",
+    country: str | None = "MY",
+    indicators: Sequence[Indicator] = WAGES_AND_DEBT,
 ) -> AlertEvent:
+    snapshot = _snapshot(
+        alert_id or f"alert-{id}", tenant_id, risk_level, entity_id, alert_type, country, indicators
+    )
     return AlertEvent(
         id=id,
         type=ALERT_RAISED,
@@ -253,21 +363,38 @@ def alert_event(
         time=time or now(),
         tenant_id=tenant_id,
         correlation_id="disclosure-1",
-        data=AlertRaised(
-            alert_id=f"alert-{id}",
-            dedupe_key=f"{tenant_id}/{entity_id}/{risk_level}",
-            entity_kind="supplier",
-            entity_id=entity_id,
-            risk_level=risk_level,
-            previous_risk_level="medium",
-            score=80,
-            indicators=["withholding_of_wages", "debt_bondage"],
-            disclosure_id="disclosure-1",
-            period_end=date(2026, 6, 30),
-            rule_set_version="2026.1",
-            reference_data_edition="2026-01",
-            summary="withheld wages and debt bondage indicators",
-        ),
+        data=AlertRaised.model_validate(snapshot),
+    )
+
+
+def alert_updated(
+    raised: AlertEvent,
+    id: str,
+    *,
+    revision: int = 1,
+    change: AlertChange = "escalated",
+    risk_level: RiskLevel | None = None,
+    time: datetime | None = None,
+) -> AlertUpdatedEvent:
+    """A later revision of the alert ``raised`` raised."""
+    alert = raised.data
+    snapshot = {
+        **alert.model_dump(),
+        "risk_level": risk_level or alert.risk_level,
+        "previous_risk_level": alert.risk_level,
+        "revision": revision,
+        "change": change,
+        "status": "open",
+    }
+    return AlertUpdatedEvent(
+        id=id,
+        type=ALERT_UPDATED,
+        data_version=DATA_VERSIONS[ALERT_UPDATED],
+        source="/laboursight/risk",
+        time=time or now(),
+        tenant_id=raised.tenant_id,
+        correlation_id=raised.correlation_id,
+        data=AlertUpdated.model_validate(snapshot),
     )
 
 
@@ -284,4 +411,52 @@ def owed(
         sub or subscription(),
         at=at,
         horizon=timedelta(seconds=horizon_s),
+    )
+
+
+def redelivery(
+    request_id: str,
+    subscription_id: str = "sub-1",
+    *,
+    delivery_id: str | None = None,
+    statuses: list[RedeliverableStatus] | None = None,
+    tenant_id: str = "tenant-a",
+) -> RedeliveryRequestedEvent:
+    return Envelope[RedeliveryRequested](
+        id=request_id,
+        type=REDELIVERY_REQUESTED,
+        source="/laboursight/api",
+        time=now(),
+        tenant_id=tenant_id,
+        correlation_id=request_id,
+        data_version=DATA_VERSIONS[REDELIVERY_REQUESTED],
+        data=RedeliveryRequested(
+            request_id=request_id,
+            subscription_id=subscription_id,
+            delivery_id=delivery_id,
+            statuses=statuses or ["dead"],
+            recorded_since=None,
+            recorded_until=None,
+            requested_by="key-1",
+        ),
+    )
+
+
+def asked_to_test(
+    request_id: str, subscription_id: str = "sub-1", *, tenant_id: str = "tenant-a"
+) -> SubscriptionTestRequestedEvent:
+    return Envelope[SubscriptionTestRequested](
+        id=request_id,
+        type=SUBSCRIPTION_TEST_REQUESTED,
+        source="/laboursight/api",
+        time=now(),
+        tenant_id=tenant_id,
+        correlation_id=request_id,
+        data_version=DATA_VERSIONS[SUBSCRIPTION_TEST_REQUESTED],
+        data=SubscriptionTestRequested(
+            request_id=request_id,
+            subscription_id=subscription_id,
+            url="https://hooks.example/as-asked",
+            requested_by="key-1",
+        ),
     )

@@ -6,18 +6,18 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import partial
 from typing import Any
 
 from prometheus_client import REGISTRY
 from pymongo.errors import AutoReconnect
-from tenacity import wait_fixed
+from tenacity import wait_exponential, wait_fixed
 
-from laboursight_notify.circuits import Circuits
+from laboursight_notify.circuits import Circuits, Ticket
 from laboursight_notify.dispatcher import Dispatcher
-from laboursight_notify.model import Attempt, AttemptRecord, Delivery, Subscription
+from laboursight_notify.model import Attempt, AttemptRecord, Delivery, Endpoint, Subscription
 from laboursight_notify.retries import RetryPolicy, Settlement
 from laboursight_notify.stores import Claim
 
@@ -34,6 +34,11 @@ from .fakes import (
 
 A = subscription("a", tenant_id="tenant-a", url="https://a.example/hook")
 B = subscription("b", tenant_id="tenant-b", url="https://b.example/hook")
+A_ENDPOINT = Endpoint(A.tenant_id, A.url)
+
+
+def _no_ticket() -> Ticket:
+    raise AssertionError("a closed circuit admits an attempt")
 
 
 @dataclass
@@ -345,7 +350,7 @@ async def test_a_deleted_subscriptions_delivery_ends_dead_unsent() -> None:
         await eventually(lambda: world.queue.status(delivery.id) == "dead")
 
     assert world.sender.sent == []
-    assert world.queue.rows[delivery.id].last_error == "subscription deleted"
+    assert world.queue.rows[delivery.id].last_error == "subscription deleted or deactivated"
 
 
 async def test_two_dispatchers_never_send_one_delivery_twice() -> None:
@@ -431,3 +436,83 @@ async def test_metrics_tell_outcomes_latency_and_backlog_by_host() -> None:
     }
     assert {k: after[k] - before[k] for k in before} == {"delivered": 1, "retry": 1, "dead": 1}
     assert sample("laboursight_webhook_delivery_seconds_count", host=host) == latencies + 1
+
+
+async def test_a_target_the_policy_refuses_is_dead_at_once_and_tells_the_circuit_nothing() -> None:
+    world = World()
+    refused, after = to(A, 2)
+    world.sender.script(A.url, Attempt(error="refused: it resolves to 10.0.0.7", refused=True))
+    dead_refused = sample("laboursight_webhook_dead_total", reason="refused")
+
+    # One failure would open the circuit: a refusal is not one, so the next goes at once.
+    async with running(world.dispatcher(failures_to_open=1, endpoint_concurrency=1)):
+        await world.owe(refused, after)
+        await eventually(lambda: world.delivered(after))
+
+    row = world.queue.rows[refused.id]
+    assert (row.status, row.last_error) == ("dead", "refused: it resolves to 10.0.0.7")
+    assert [s.message_id for s in world.sender.sent] == [refused.id, after.id]
+    assert sample("laboursight_webhook_dead_total", reason="refused") == dead_refused + 1
+
+
+async def test_a_pending_delivery_goes_to_the_url_the_subscription_has_now() -> None:
+    world = World()
+    [delivery] = to(A, 1)
+    moved = replace(A, url="https://a.example/moved")
+    world.subscriptions.add(moved)
+
+    async with running(world.dispatcher()):
+        await world.owe(delivery)
+        await eventually(lambda: world.delivered(delivery))
+
+    assert [s.url for s in world.sender.sent] == [moved.url]
+    row = world.queue.rows[delivery.id]
+    assert (row.delivery.url, [a.url for a in row.attempt_log]) == (moved.url, [moved.url])
+
+
+async def test_a_redelivered_delivery_backs_off_from_the_first_wait_again() -> None:
+    world = World()
+    [delivery] = to(A, 1)
+    world.sender.fail(A.url, 1)
+    policy = RetryPolicy(wait=wait_exponential(multiplier=10, max=10_000))
+    dispatcher = Dispatcher(
+        world.queue,
+        world.subscriptions,
+        world.sender,
+        policy=policy,
+        circuits=Circuits(failures_to_open=100),
+        poll_interval=timedelta(milliseconds=5),
+        clock=world.clock,
+    )
+    await world.owe(replace(delivery, attempts=9, retry_base=9))
+
+    async with running(dispatcher):
+        await eventually(lambda: world.queue.rows[delivery.id].delivery.attempts == 10)
+
+    # The first retry after a redelivery waits the first wait, not 2^9 of it.
+    assert world.queue.rows[delivery.id].due_at == T0 + timedelta(seconds=10)
+
+
+async def test_the_gauges_tell_the_dispatch_lag_and_the_open_circuits() -> None:
+    world = World()
+    stuck = owed("evt-stuck", A, at=T0 - timedelta(seconds=90))
+    # Not claimed: this dispatcher's circuit for A is open from the start.
+    circuits = Circuits(failures_to_open=1, cooldown=timedelta(hours=1))
+    circuits.record(circuits.admit(A_ENDPOINT, T0) or _no_ticket(), healthy=False, now=T0)
+    dispatcher = Dispatcher(
+        world.queue,
+        world.subscriptions,
+        world.sender,
+        policy=RetryPolicy(),
+        circuits=circuits,
+        poll_interval=timedelta(milliseconds=5),
+        backlog_interval=timedelta(milliseconds=5),
+        clock=world.clock,
+    )
+    await world.owe(stuck)
+
+    async with running(dispatcher):
+        await eventually(lambda: sample("laboursight_webhook_dispatch_lag_seconds") == 90.0)
+        assert sample("laboursight_webhook_open_circuits") == 1.0
+
+    assert world.sender.sent == []

@@ -38,9 +38,10 @@ from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
-from laboursight_schemas.envelope import AlertEvent
+from laboursight_schemas.delivery_requests import WEBHOOK_TEST
+from laboursight_schemas.envelope import AlertEvent, AlertUpdatedEvent, Envelope
 
-from .fakes import SECRET, alert_event
+from .fakes import SECRET, alert_event, alert_updated, asked_to_test, redelivery
 from .receiver import Received, Receiver
 
 pytestmark = pytest.mark.integration
@@ -140,11 +141,11 @@ class Subscriber:
     subscription_id: str
     path: str
 
-    def delivery_id(self, event: AlertEvent) -> str:
+    def delivery_id(self, event: Envelope[Any]) -> str:
         return f"{event.id}:{self.subscription_id}"
 
 
-async def subscribe(db: Database, url: Callable[[str], str]) -> Subscriber:
+async def subscribe(db: Database, url: Callable[[str], str], **filters: Any) -> Subscriber:
     """A new tenant with one subscription to ``url(path)``."""
     unique = uuid.uuid4().hex[:8]
     subscriber = Subscriber(f"tenant-{unique}", f"sub-{unique}", f"/hooks/{unique}")
@@ -156,13 +157,18 @@ async def subscribe(db: Database, url: Callable[[str], str]) -> Subscriber:
             "secret": SECRET,
             "min_risk_level": "high",
             "active": True,
+            **filters,
         }
     )
     return subscriber
 
 
-async def subscribe_to(db: Database, receiver: Receiver, **endpoint: Any) -> Subscriber:
-    return await subscribe(db, lambda path: receiver.endpoint(path, SECRET, **endpoint))
+async def subscribe_to(
+    db: Database, receiver: Receiver, failures: tuple[int, ...] = (), **filters: Any
+) -> Subscriber:
+    return await subscribe(
+        db, lambda path: receiver.endpoint(path, SECRET, failures=failures), **filters
+    )
 
 
 @pytest.fixture
@@ -183,14 +189,21 @@ def new_alert(tenant_id: str) -> AlertEvent:
     return alert_event(str(uuid.uuid4()), tenant_id=tenant_id)
 
 
-async def publish(broker: KafkaBroker, *events: AlertEvent) -> None:
+async def publish(broker: KafkaBroker, *events: AlertEvent | AlertUpdatedEvent) -> None:
     # Every test alert has the same key, so all go to one partition, in this order.
     for event in events:
         await KafkaPublisher(broker).publish(topics.ALERTS, event.data.entity_id, event)
 
 
+async def request(broker: KafkaBroker, *events: Envelope[Any]) -> None:
+    for event in events:
+        await KafkaPublisher(broker).publish(
+            topics.DELIVERY_REQUESTS, event.data.subscription_id, event
+        )
+
+
 async def delivery_record(
-    db: Database, subscriber: Subscriber, event: AlertEvent, status: str
+    db: Database, subscriber: Subscriber, event: Envelope[Any], status: str
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         return await db[collections.DELIVERIES].find_one(
@@ -372,6 +385,9 @@ class DiedOnHandover:
     ) -> None:
         assert claims
 
+    def wake(self) -> None:
+        pass  # died: nothing wakes it
+
 
 def dispatcher_on(db: Database, sender: SignedWebhookSender) -> Dispatcher:
     return Dispatcher(
@@ -443,3 +459,81 @@ async def dead_letter(settings: Settings, value: bytes) -> "ConsumerRecord[bytes
         return await eventually(probe)
     finally:
         await consumer.stop()
+
+
+async def test_each_revision_of_an_alert_arrives_once_under_its_own_webhook_id(
+    broker: KafkaBroker, db: Database, receiver: Receiver
+) -> None:
+    subscriber = await subscribe_to(db, receiver, min_risk_level="critical")
+    raised = alert_event(str(uuid.uuid4()), tenant_id=subscriber.tenant_id, risk_level="critical")
+    resolved = alert_updated(raised, str(uuid.uuid4()), change="resolved", risk_level="medium")
+
+    await publish(broker, raised, resolved, resolved)
+
+    await delivery_record(db, subscriber, resolved, "delivered")
+    assert accepted_ids(receiver, subscriber.path) == {
+        subscriber.delivery_id(raised): 1,
+        subscriber.delivery_id(resolved): 1,
+    }
+    [_, second] = receiver.received(subscriber.path)
+    assert AlertUpdatedEvent.model_validate_json(second.body) == resolved
+
+
+async def test_a_dead_delivery_redelivered_on_request_arrives_with_its_webhook_id(
+    broker: KafkaBroker, db: Database, receiver: Receiver
+) -> None:
+    subscriber = await subscribe_to(db, receiver, failures=(410,))
+    event = new_alert(subscriber.tenant_id)
+    await publish(broker, event)
+    dead = await delivery_record(db, subscriber, event, "dead")
+    asked = redelivery(
+        str(uuid.uuid4()), subscriber.subscription_id, tenant_id=subscriber.tenant_id
+    )
+
+    await request(broker, asked, asked)
+
+    record = await delivery_record(db, subscriber, event, "delivered")
+    assert [r.answered for r in receiver.received(subscriber.path)] == [410, 204]
+    assert {r.headers["webhook-id"] for r in receiver.received(subscriber.path)} == {
+        subscriber.delivery_id(event)
+    }
+    assert [a["status_code"] for a in record["attempt_log"]] == [410, 204]
+    assert record["expires_at"] > dead["expires_at"]
+    assert [r["request_id"] for r in record["redeliveries"]] == [asked.id]
+
+
+async def test_a_test_send_on_request_posts_a_signed_test_event_once(
+    broker: KafkaBroker, db: Database, receiver: Receiver
+) -> None:
+    subscriber = await subscribe_to(db, receiver)
+    asked = asked_to_test(
+        str(uuid.uuid4()), subscriber.subscription_id, tenant_id=subscriber.tenant_id
+    )
+
+    await request(broker, asked, asked)
+
+    async def probe() -> dict[str, Any] | None:
+        return await db[collections.DELIVERIES].find_one(
+            {"_id": f"{asked.id}:{subscriber.subscription_id}", "status": "delivered"}
+        )
+
+    record = await eventually(probe)
+    [received] = receiver.received(subscriber.path)
+    assert received.verified
+    assert received.headers["webhook-id"] == record["_id"]
+    assert (record["event_type"], record["alert_id"], record["attempts"]) == (WEBHOOK_TEST, None, 1)
+
+
+async def test_a_target_refused_at_delivery_is_dead_at_once_with_the_reason(
+    broker: KafkaBroker, db: Database
+) -> None:
+    # A private address: the api would have refused it; say the name moved there since.
+    subscriber = await subscribe(db, lambda path: f"http://10.255.255.1:8080{path}")
+    event = new_alert(subscriber.tenant_id)
+
+    await publish(broker, event)
+
+    record = await delivery_record(db, subscriber, event, "dead")
+    assert record["attempts"] == 1
+    assert record["last_status_code"] is None
+    assert "a private address" in record["last_error"]

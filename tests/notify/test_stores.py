@@ -4,15 +4,26 @@ import abc
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
-from laboursight_notify.model import Attempt, AttemptRecord, DeliveryStatus, Endpoint, Subscription
+from laboursight_notify.model import (
+    Attempt,
+    AttemptRecord,
+    Delivery,
+    DeliveryStatus,
+    Endpoint,
+    Filters,
+    Redelivery,
+    Subscription,
+)
 from laboursight_notify.retries import Settlement
 from laboursight_notify.stores import (
+    Backlog,
     Claim,
     DeliveryQueue,
     MongoDeliveryQueue,
@@ -24,9 +35,17 @@ from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections
 
-from .fakes import T0, InMemoryDeliveryQueue, InMemorySubscriptions, owed, subscription
+from .fakes import (
+    T0,
+    InMemoryDeliveryQueue,
+    InMemorySubscriptions,
+    alert_event,
+    owed,
+    subscription,
+)
 
 LEASE = timedelta(seconds=30)
+HOUR = timedelta(hours=1)
 
 
 def later(seconds: float) -> datetime:
@@ -129,7 +148,7 @@ class StoreContract(abc.ABC):
         claim = await one(queue, later(5), later(35))
 
         assert claim is not None
-        assert claim.delivery.alert_event_id == "evt-1"
+        assert claim.delivery.event_id == "evt-1"
 
     async def test_excluded_endpoints_are_not_claimed(self) -> None:
         queue = self.queue()
@@ -149,13 +168,13 @@ class StoreContract(abc.ABC):
 
         claims = await queue.claim(later(5), lease_until=later(35), limit=3)
 
-        assert [c.delivery.alert_event_id for c in claims] == ["evt-1", "evt-2", "evt-3"]
+        assert [c.delivery.event_id for c in claims] == ["evt-1", "evt-2", "evt-3"]
         assert len({c.lease for c in claims}) == 1
         [rest] = await queue.claim(later(5), lease_until=later(35), limit=3)
-        assert rest.delivery.alert_event_id == "evt-4"
+        assert rest.delivery.event_id == "evt-4"
         await queue.release(claims, later(6))
         again = await queue.claim(later(6), lease_until=later(36), limit=10)
-        assert sorted(c.delivery.alert_event_id for c in again) == ["evt-1", "evt-2", "evt-3"]
+        assert sorted(c.delivery.event_id for c in again) == ["evt-1", "evt-2", "evt-3"]
 
     async def test_recording_a_delivery_again_changes_nothing(self) -> None:
         queue = self.queue()
@@ -170,7 +189,7 @@ class StoreContract(abc.ABC):
         assert await self.state(delivery.id) == ("delivered", 1, 204, None)
         again = await one(queue, later(3600), later(3630))
         assert again is not None
-        assert again.delivery.alert_event_id == "evt-2"
+        assert again.delivery.event_id == "evt-2"
 
     async def test_a_delivered_delivery_is_never_claimed_again(self) -> None:
         queue = self.queue()
@@ -207,7 +226,7 @@ class StoreContract(abc.ABC):
 
         assert await self.state(claim.delivery.id) == ("dead", 1, 410, "HTTP 410 Gone")
         assert await one(queue, later(86_400), later(86_430)) is None
-        assert await queue.backlog() == {"pending": 0, "dead": 1}
+        assert await queue.backlog() == Backlog(pending=0, dead=1, longest_due=None)
 
     async def test_a_lost_claim_cannot_record(self) -> None:
         queue = self.queue()
@@ -279,7 +298,7 @@ class StoreContract(abc.ABC):
         )
         in_flight = await one(queue, T0, T0 + LEASE)
         assert in_flight is not None
-        assert in_flight.delivery.alert_event_id == "evt-1"
+        assert in_flight.delivery.event_id == "evt-1"
 
         deferred, dead = await queue.defer(owed(sub=failing).endpoint, later(60), later(1))
 
@@ -291,8 +310,101 @@ class StoreContract(abc.ABC):
         assert claimed is not None
         assert claimed.delivery.subscription_id == "healthy"
         assert await one(queue, later(59), later(89)) is None
-        assert await queue.backlog() == {"pending": 3, "dead": 1}
+        backlog = await queue.backlog()
+        assert (backlog.pending, backlog.dead) == (3, 1)
         assert await queue.settle(in_flight, Settlement("delivered"), answered(200))
+
+    async def test_filters_and_secrets_are_read_as_written(self) -> None:
+        rotated = replace(
+            subscription(
+                "sub-1",
+                min_risk_level="medium",
+                countries={"MY", "TH"},
+                entity_ids={"SUP-1"},
+                indicators={"debt_bondage"},
+                alert_types={"forced_labour"},
+                updates=False,
+            ),
+            previous_secret="whsec_b2xkIHNlY3JldA==",
+            previous_secret_until=later(60),
+        )
+        store = await self.subscriptions((rotated, True))
+
+        [found] = await store.active({"tenant-a"})
+
+        assert found == rotated
+        assert found.signing_secrets(later(59)) == (rotated.secret, "whsec_b2xkIHNlY3JldA==")
+        assert found.signing_secrets(later(60)) == (rotated.secret,)
+
+    async def test_who_was_told_of_an_alert(self) -> None:
+        queue = self.queue()
+        a, b = subscription("a"), subscription("b")
+        first, other = alert_event("evt-1", alert_id="al-1"), alert_event("evt-2", alert_id="al-2")
+        await queue.add(
+            [
+                Delivery.owed(first, a, at=T0, horizon=HOUR),
+                Delivery.owed(first, b, at=T0, horizon=HOUR),
+                Delivery.owed(other, a, at=T0, horizon=HOUR),
+            ]
+        )
+
+        assert set(await queue.told({"tenant-a"}, {"al-1"})) == {("a", "al-1"), ("b", "al-1")}
+        assert set(await queue.told({"tenant-b"}, {"al-1", "al-2"})) == set()
+
+    async def test_a_redelivery_makes_the_matching_final_deliveries_pending_once(self) -> None:
+        queue = self.queue()
+        deliveries = [owed(f"evt-{n}", at=later(n)) for n in range(4)]
+        await queue.add(deliveries)
+        outcomes: list[tuple[int, Settlement]] = [
+            (500, Settlement("dead")),
+            (204, Settlement("delivered")),
+            (410, Settlement("dead")),
+            (503, Settlement("pending", later(3600))),
+        ]
+        for code, settlement in outcomes:
+            claim = await one(queue, later(10), later(40))
+            assert claim is not None
+            await queue.settle(claim, settlement, answered(code, at=later(10)))
+        asked = Redelivery(
+            request_id="req-1",
+            tenant_id="tenant-a",
+            subscription_id="sub-1",
+            delivery_id=None,
+            statuses=("dead",),
+            since=later(1),
+            until=None,
+            requested_by="key-1",
+        )
+
+        count = await queue.redeliver(asked, later(20), HOUR)
+        again = await queue.redeliver(asked, later(21), HOUR)
+        elsewhere = await queue.redeliver(
+            replace(asked, request_id="req-2", tenant_id="tenant-b"), later(22), HOUR
+        )
+
+        # evt-0 is dead but recorded before `since`; evt-2 is the one.
+        assert (count, again, elsewhere) == (1, 0, 0)
+        assert await self.state("evt-2:sub-1") == ("pending", 1, 410, None)
+        claim = await one(queue, later(20), later(50))
+        assert claim is not None
+        assert claim.delivery.id == "evt-2:sub-1"
+        assert (claim.delivery.expires_at, claim.delivery.retry_base) == (later(20) + HOUR, 1)
+        assert (await self.state("evt-0:sub-1"))[0] == "dead"
+        assert (await self.state("evt-1:sub-1"))[0] == "delivered"
+        one_delivered = replace(asked, request_id="req-3", delivery_id="evt-1:sub-1", since=None)
+        assert (
+            await queue.redeliver(
+                replace(one_delivered, statuses=("dead", "delivered")), later(30), HOUR
+            )
+            == 1
+        )
+        assert (await self.state("evt-1:sub-1"))[0] == "pending"
+
+    async def test_the_backlog_tells_when_the_longest_due_fell_due(self) -> None:
+        queue = self.queue()
+        await queue.add([owed("evt-1", at=later(5)), owed("evt-2", at=later(2))])
+
+        assert await queue.backlog() == Backlog(pending=2, dead=0, longest_due=later(2))
 
 
 class TestInMemoryStores(StoreContract):
@@ -335,7 +447,14 @@ class TestMongoStores(StoreContract):
                     "tenant_id": row.tenant_id,
                     "url": row.url,
                     "secret": row.secret,
-                    "min_risk_level": row.min_risk_level,
+                    "previous_secret": row.previous_secret,
+                    "previous_secret_until": row.previous_secret_until,
+                    "min_risk_level": row.filters.min_risk_level,
+                    "countries": sorted(row.filters.countries),
+                    "entity_ids": sorted(row.filters.entity_ids),
+                    "indicators": sorted(row.filters.indicators),
+                    "alert_types": sorted(row.filters.alert_types),
+                    "updates": row.filters.updates,
                     "active": active,
                     "created_at": T0,
                 }
@@ -350,7 +469,7 @@ class TestMongoStores(StoreContract):
         assert doc is not None
         return doc["status"], doc["attempts"], doc["last_status_code"], doc["last_error"]
 
-    async def test_a_subscription_without_a_threshold_hears_high_alerts(self) -> None:
+    async def test_a_subscription_of_before_filters_hears_every_alert(self) -> None:
         await self.db[collections.SUBSCRIPTIONS].insert_one(
             {
                 "_id": "sub-1",
@@ -363,7 +482,40 @@ class TestMongoStores(StoreContract):
 
         [found] = await MongoSubscriptions(self.db).active({"tenant-a"})
 
-        assert found.min_risk_level == "high"
+        assert found.filters == Filters()
+        assert found.signing_secrets(T0) == ("whsec_c2VjcmV0",)
+
+    async def test_a_delivery_recorded_before_test_sends_and_updates_is_read(self) -> None:
+        """Its event id and time were named for alerts; it has no type, nor retry base."""
+        await self.db[collections.DELIVERIES].insert_one(
+            {
+                "_id": "evt-1:sub-1",
+                "tenant_id": "tenant-a",
+                "alert_id": "alert-evt-1",
+                "alert_event_id": "evt-1",
+                "subscription_id": "sub-1",
+                "url": "https://hooks.example/sub-1",
+                "body": "{}",
+                "alert_time": T0,
+                "recorded_at": T0,
+                "expires_at": later(60),
+                "attempts": 2,
+                "status": "pending",
+                "due_at": T0,
+                "lease": None,
+            }
+        )
+
+        claim = await one(self.queue(), T0, T0 + LEASE)
+
+        assert claim is not None
+        delivery = claim.delivery
+        assert (delivery.event_id, delivery.event_time, delivery.event_type) == (
+            "evt-1",
+            T0,
+            "org.laboursight.alert.raised",
+        )
+        assert (delivery.attempts, delivery.retry_base) == (2, 0)
 
     async def test_the_delivery_log_keeps_each_attempt(self) -> None:
         queue = self.queue()
@@ -378,9 +530,11 @@ class TestMongoStores(StoreContract):
         doc = await self.db[collections.DELIVERIES].find_one({"_id": owed().id})
 
         assert doc is not None
-        assert [(a["at"], a["status_code"], a["latency_ms"]) for a in doc["attempt_log"]] == [
-            (T0, 503, 12.0),
-            (later(1), 204, 12.0),
+        assert [
+            (a["at"], a["url"], a["status_code"], a["latency_ms"]) for a in doc["attempt_log"]
+        ] == [
+            (T0, owed().url, 503, 12.0),
+            (later(1), owed().url, 204, 12.0),
         ]
         assert (doc["tenant_id"], doc["alert_id"], doc["delivered_at"]) == (
             "tenant-a",
@@ -408,4 +562,10 @@ class TestMongoStores(StoreContract):
         names = {
             index["name"] async for index in await self.db[collections.DELIVERIES].list_indexes()
         }
-        assert {"status_due", "tenant_status_updated", "tenant_alert"} <= names
+        assert {
+            "status_due",
+            "tenant_recorded",
+            "tenant_status_recorded",
+            "tenant_subscription_recorded",
+            "tenant_alert_recorded",
+        } <= names

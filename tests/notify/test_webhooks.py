@@ -3,16 +3,17 @@
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
-from laboursight_notify.model import Attempt
-from laboursight_notify.webhooks import SignedWebhookSender
+from laboursight_notify.model import Attempt, Subscription
+from laboursight_notify.webhooks import EXCERPT_BYTES, SignedWebhookSender
 from laboursight_runtime.outbound import OutboundPolicy
 
 from .fakes import SECRET, subscription
@@ -156,6 +157,57 @@ async def test_an_endless_answer_body_is_not_read() -> None:
         await dropped.wait()
 
     assert attempt == Attempt(status_code=200)
+
+
+async def test_a_failed_answers_body_ends_its_error_read_only_up_to_a_limit() -> None:
+    async def endless_refusal(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=400, reason="Bad Request")
+        await response.prepare(request)
+        await response.write(b'{"error": "invalid signature"}\n\t' + b"y" * 10_000)
+        while True:
+            await response.write(b"y" * 65536)
+
+    async with (
+        serving(endless_refusal) as (_, http),
+        SignedWebhookSender(policy=LOOPBACK) as sender,
+    ):
+        attempt = await sender.send(subscription(url=str(http.make_url("/h"))), "evt-1:s", "{}")
+
+    assert attempt.status_code == 400
+    assert attempt.error is not None
+    assert attempt.error.startswith('HTTP 400 Bad Request: {"error": "invalid signature"} yyy')
+    assert len(attempt.error) <= len("HTTP 400 Bad Request: ") + EXCERPT_BYTES
+
+
+async def test_after_a_rotation_a_receiver_holding_either_secret_accepts_the_delivery() -> None:
+    new = "whsec_" + "bmV3IHNlY3JldCBvZiB0aGUgc3Vic2NyaXB0aW9u"
+    rotated = Subscription(
+        "sub-1",
+        "tenant-a",
+        "",
+        new,
+        previous_secret=SECRET,
+        previous_secret_until=datetime.now(UTC) + timedelta(hours=1),
+    )
+    stranger = "whsec_" + "c29tZWJvZHkgZWxzZSdzIHNlY3JldA=="
+    async with (
+        serving(status(204)) as (server, http),
+        SignedWebhookSender(policy=LOOPBACK) as sender,
+    ):
+        url = str(http.make_url("/h"))
+        await sender.send(replace(rotated, url=url), "evt-1:sub-1", '{"id": "evt-1"}')
+        ended = replace(rotated, url=url, previous_secret_until=datetime.now(UTC))
+        await sender.send(ended, "evt-2:sub-1", '{"id": "evt-2"}')
+
+    during, after = server.seen
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for secret in (SECRET, new):
+        assert Webhook(secret).verify(during.body, during.headers) == {"id": "evt-1"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(stranger).verify(during.body, during.headers)
+    assert Webhook(new).verify(after.body, after.headers) == {"id": "evt-2"}
+    with pytest.raises(WebhookVerificationError):
+        Webhook(SECRET).verify(after.body, after.headers)
 
 
 async def test_attempts_share_kept_alive_connections_up_to_the_limit() -> None:

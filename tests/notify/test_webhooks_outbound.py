@@ -26,6 +26,7 @@ async def test_loopback_is_refused_and_nothing_is_sent(host: str) -> None:
     assert attempt.error is not None
     assert attempt.error.startswith("refused: ")
     assert "a loopback address" in attempt.error
+    assert (attempt.refused, attempt.retryable) == (True, False)
     assert server.seen == []
 
 
@@ -61,7 +62,8 @@ async def test_a_refused_address_fails_before_connecting(url: str, reason: str) 
     async with SignedWebhookSender(policy=LOOPBACK) as sender:
         attempt = await sender.send(subscription(url=url), "evt-1:sub-1", "{}")
 
-    assert attempt == type(attempt)(error=reason)
+    assert attempt == type(attempt)(error=reason, refused=True)
+    assert not attempt.retryable
 
 
 class Answers(AbstractResolver):

@@ -9,7 +9,8 @@ from typing import Any, Self, TypeVar
 from aiokafka.errors import KafkaConnectionError
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from laboursight_risk.fold import EntityRef, Screening, ScreeningKey
+from laboursight_risk.alerts import Alert
+from laboursight_risk.fold import AlertKey, EntityRef, Screening, ScreeningKey
 from laboursight_risk.outbox import OutboxEntry
 from laboursight_risk.profile import Profile
 from laboursight_runtime.kafka import Outgoing
@@ -21,14 +22,20 @@ V = TypeVar("V")
 
 @dataclass(frozen=True)
 class Stored:
-    """An outbox entry as the database holds it."""
+    """An alert as the database holds it: its state, every revision, and the outbox marks."""
 
-    entry: OutboxEntry
+    state: Alert
+    revisions: tuple[OutboxEntry, ...]
+    published_revision: int = -1
+    pending_at: datetime | None = None
     published_at: datetime | None = None
 
     @property
     def published(self) -> bool:
-        return self.published_at is not None
+        return self.published_revision >= self.state.revision
+
+    def unpublished(self) -> list[OutboxEntry]:
+        return [e for e in self.revisions if e.revision > self.published_revision]
 
 
 def write_conflict(what: object) -> OperationFailure:
@@ -52,7 +59,7 @@ class InMemoryRiskStore:
         self.conflicting_commits = conflicting_commits
         self.entities: dict[EntityRef, Profile] = {}
         self.findings: dict[ScreeningKey, Screening] = {}
-        self.alerts: dict[tuple[str, str], Stored] = {}
+        self.alerts: dict[AlertKey, Stored] = {}
         self.outbox = InMemoryOutbox(self)
         self.commits = 0
 
@@ -65,19 +72,28 @@ class InMemoryOutbox:
         self._store = store
 
     async def older_than(self, cutoff: datetime, limit: int) -> list[OutboxEntry]:
-        stale = [s.entry for s in self._store.alerts.values() if not s.published]
-        return sorted((e for e in stale if e.raised_at < cutoff), key=lambda e: e.raised_at)[:limit]
+        stale = [
+            s
+            for s in self._store.alerts.values()
+            if not s.published and s.pending_at is not None and s.pending_at < cutoff
+        ]
+        stale.sort(key=lambda s: s.pending_at or cutoff)
+        return [e for s in stale[:limit] for e in s.unpublished()]
 
     async def mark_published(self, entries: Sequence[OutboxEntry]) -> None:
+        now = datetime.now(UTC)
         for e in entries:
             key = (e.tenant_id, e.alert.alert_id)
+            stored = self._store.alerts[key]
             self._store.alerts[key] = replace(
-                self._store.alerts[key], published_at=datetime.now(UTC)
+                stored,
+                published_revision=max(stored.published_revision, e.revision),
+                published_at=now,
             )
 
     async def republish(self, published_since: datetime) -> int:
         again = {
-            key: replace(stored, published_at=None)
+            key: replace(stored, published_revision=-1, pending_at=stored.revisions[0].at)
             for key, stored in self._store.alerts.items()
             if stored.published_at is not None and stored.published_at >= published_since
         }
@@ -96,7 +112,7 @@ class InMemoryUnitOfWork:
         store = self._store
         self.entities = _Entities(dict(store.entities))
         self.findings = _Findings(dict(store.findings))
-        self.outbox = _Outbox(dict(store.alerts))
+        self.alerts = _Alerts(dict(store.alerts))
         return self
 
     async def __aexit__(
@@ -105,7 +121,7 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        del self.entities, self.findings, self.outbox
+        del self.entities, self.findings, self.alerts
 
     async def commit(self) -> None:
         store = self._store
@@ -114,10 +130,10 @@ class InMemoryUnitOfWork:
             raise write_conflict("a document another transaction wrote")
         _check(store.entities, self.entities.snapshot, self.entities.written)
         _check(store.findings, self.findings.snapshot, self.findings.written)
-        _check(store.alerts, self.outbox.snapshot, self.outbox.written)
+        _check(store.alerts, self.alerts.snapshot, self.alerts.written)
         store.entities.update(self.entities.written)
         store.findings.update(self.findings.written)
-        store.alerts.update(self.outbox.written)
+        store.alerts.update(self.alerts.written)
         store.commits += 1
 
 
@@ -154,19 +170,35 @@ class _Findings:
             self.written[s.key] = s
 
 
-class _Outbox:
-    def __init__(self, snapshot: dict[tuple[str, str], Stored]) -> None:
+class _Alerts:
+    def __init__(self, snapshot: dict[AlertKey, Stored]) -> None:
         self.snapshot = snapshot
-        self.written: dict[tuple[str, str], Stored] = {}
+        self.written: dict[AlertKey, Stored] = {}
 
-    async def add(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
-        fresh = []
-        for e in entries:
-            key = (e.tenant_id, e.alert.alert_id)
-            if key not in self.snapshot and key not in self.written:
-                self.written[key] = Stored(e)
-                fresh.append(e)
-        return fresh
+    async def get(self, keys: Collection[AlertKey]) -> dict[AlertKey, Alert]:
+        return {k: self.snapshot[k].state for k in keys if k in self.snapshot}
+
+    async def save(
+        self, states: Sequence[Alert], revisions: Sequence[OutboxEntry]
+    ) -> list[OutboxEntry]:
+        left: list[OutboxEntry] = []
+        for state in states:
+            key = (state.tenant_id, state.alert_id)
+            new = [e for e in revisions if (e.tenant_id, e.alert.alert_id) == key]
+            before = self.written.get(key) or self.snapshot.get(key)
+            if before is None:
+                self.written[key] = Stored(state, tuple(new), pending_at=new[0].at)
+            else:
+                pending = before.pending_at if not before.published or not new else new[0].at
+                self.written[key] = replace(
+                    before,
+                    state=state,
+                    revisions=before.revisions + tuple(new),
+                    pending_at=pending,
+                )
+            if new:
+                left += (before.unpublished() if before else []) + new
+        return left
 
 
 class Crash(BaseException):

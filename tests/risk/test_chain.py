@@ -3,7 +3,7 @@
 import pytest
 
 from laboursight_risk.chain import declared_links
-from laboursight_schemas.findings import ChainLink
+from laboursight_schemas.findings import AlertUpdated, ChainLink
 from tests.risk.builders import FEES_AND_DEBT, Settled, findings, recruiter, supplier
 
 SUP = ("supplier", "SUP-1")
@@ -164,9 +164,12 @@ async def test_a_supplier_without_a_disclosure_of_its_own_still_inherits_and_ale
     assert profile.own is None
     assert profile.risk_level == "high"
     assert profile.explanation.startswith("No disclosure of its own. Inherits high risk")
-    assert {(a.entity_kind, a.entity_id, a.risk_level) for a in alerts} == {
-        ("recruiter", "REC-1", "critical"),
-        ("supplier", "SUP-NEW", "high"),
+    # The supplier inherits a level, not the recruiter's indicators or judgement.
+    assert {(a.entity_kind, a.entity_id, a.alert_type, a.risk_level) for a in alerts} == {
+        ("recruiter", "REC-1", "risk_level", "critical"),
+        ("recruiter", "REC-1", "strong_indicator", "critical"),
+        ("recruiter", "REC-1", "forced_labour", "critical"),
+        ("supplier", "SUP-NEW", "risk_level", "high"),
     }
 
 
@@ -182,20 +185,30 @@ async def test_a_supplier_escalated_by_its_recruiter_alerts_naming_the_recruiter
         "medium",
     )
     assert alert.disclosure_id == rec.disclosure_id
-    assert alert.dedupe_key == f"t/supplier/SUP-1/high/{rec.disclosure_id}"
+    assert (alert.dedupe_key, alert.alert_type) == ("t/supplier/SUP-1/risk_level", "risk_level")
     assert alert.indicators == list(FEES_AND_DEBT)
     assert "from recruiter REC-1" in alert.summary
     assert "SUP-1 judged medium." not in alert.summary
 
 
-async def test_a_recruiter_that_improves_lowers_its_suppliers_without_alerting() -> None:
+async def test_a_recruiter_that_improves_lowers_its_suppliers_and_resolves_their_alerts() -> None:
     settled = Settled()
     await settled.apply(
         supplier("SUP-1", "medium", recruiters=[("REC-1", 300, 0.75)]),
         recruiter("REC-1", "critical", end="2026-03-31"),
     )
     assert settled[SUP].risk_level == "critical"
-    assert await settled.apply(recruiter("REC-1", "low", end="2026-06-30")) == []
+    resolved = await settled.apply(recruiter("REC-1", "low", end="2026-06-30"))
+    assert {(a.entity_id, a.alert_type) for a in resolved} == {
+        ("REC-1", "risk_level"),
+        ("REC-1", "strong_indicator"),
+        ("REC-1", "forced_labour"),
+        ("SUP-1", "risk_level"),
+    }
+    assert {(a.change, a.status) for a in resolved if isinstance(a, AlertUpdated)} == {
+        ("resolved", "resolved")
+    }
+    assert len(resolved) == 4
     assert settled[SUP].risk_level == "medium"
     assert settled[SUP].inherited == ()
 

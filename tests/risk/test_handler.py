@@ -1,5 +1,6 @@
-"""The batch handler on every RiskStore (the in-memory fake and MongoDB): idempotent per event,
-atomic per batch, and every alert published — by the handler, or by the relay after a crash."""
+"""The findings handler on every RiskStore (the in-memory fake and MongoDB): idempotent per
+event, atomic per batch, and every alert revision published in order — by the handler, or by the
+relay after a crash."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -10,19 +11,33 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
-from laboursight_risk.handlers import CONFLICT_ATTEMPTS, RecordFindings
+from laboursight_risk.alerts import alert_id
+from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.outbox import Unpublished
 from laboursight_risk.profile import Profile
 from laboursight_risk.relay import OutboxRelay
-from laboursight_risk.repositories import Entities, Findings, Outbox
+from laboursight_risk.repositories import Alerts, Entities, Findings
 from laboursight_risk.store import MongoRiskStore, RiskStore
 from laboursight_risk.unit_of_work import UnitOfWork
+from laboursight_risk.writing import CONFLICT_ATTEMPTS
 from laboursight_runtime.failures import is_transient
 from laboursight_runtime.kafka import encode
 from laboursight_schemas import collections, topics
 from laboursight_schemas.disclosure import EntityKind
-from laboursight_schemas.envelope import Envelope
-from laboursight_schemas.findings import AlertRaised, ChainLink, FindingsComputed
+from laboursight_schemas.envelope import (
+    ALERT_RAISED,
+    ALERT_UPDATED,
+    Envelope,
+    derived_event_id,
+)
+from laboursight_schemas.findings import (
+    AlertRaised,
+    AlertUpdated,
+    ChainLink,
+    FindingsComputed,
+    RiskLevel,
+    Strength,
+)
 from tests.risk.builders import FEES_AND_DEBT, event, findings, recruiter, supplier
 from tests.risk.fakes import Crash, FakeBroker, InMemoryRiskStore
 
@@ -34,6 +49,13 @@ def bonded(entity_id: str = "SUP-666") -> Envelope[FindingsComputed]:
         supplier(
             entity_id, "critical", indicators=("retention_of_identity_documents", "debt_bondage")
         )
+    )
+
+
+def indebted(level: RiskLevel, end: str, strength: Strength = "strong") -> FindingsComputed:
+    """SUP-1 with workers in debt bondage, forced labour not established."""
+    return supplier(
+        "SUP-1", level, indicators=("debt_bondage",), strength=strength, likely=False, end=end
     )
 
 
@@ -49,8 +71,12 @@ async def profile(store: RiskStore, kind: EntityKind, entity_id: str) -> Profile
     return (await entities(store, (kind, entity_id)))[(kind, entity_id)]
 
 
-def alerts(broker: FakeBroker) -> list[AlertRaised]:
+def alerts(broker: FakeBroker) -> list[AlertRaised | AlertUpdated]:
     return [sent.data for _, _, sent in broker.sent]
+
+
+def risk_levels(published: list[AlertRaised | AlertUpdated]) -> list[AlertRaised | AlertUpdated]:
+    return [a for a in published if a.alert_type == "risk_level"]
 
 
 async def failure(handling: Awaitable[None]) -> Exception | None:
@@ -90,8 +116,8 @@ class _PausedUnit:
         return self._inner.findings
 
     @property
-    def outbox(self) -> Outbox:
-        return self._inner.outbox
+    def alerts(self) -> Alerts:
+        return self._inner.alerts
 
     async def __aenter__(self) -> Self:
         await self._inner.__aenter__()
@@ -116,25 +142,72 @@ class HandlerContract:
     def store(self) -> RiskStore:
         raise NotImplementedError  # each implementation provides its own
 
-    async def record(self, store: RiskStore, *computed: FindingsComputed) -> list[AlertRaised]:
-        """Handles ``computed`` as one batch; returns the alerts it published."""
+    async def record(
+        self, store: RiskStore, *computed: FindingsComputed
+    ) -> list[AlertRaised | AlertUpdated]:
+        """Handles ``computed`` as one batch; returns the alert revisions it published."""
         broker = FakeBroker()
         await RecordFindings(store, broker)([event(c) for c in computed])
         return alerts(broker)
 
-    async def test_a_high_risk_disclosure_publishes_one_alert_and_empties_the_outbox(
+    async def test_a_bonded_disclosure_publishes_its_three_alerts_and_empties_the_outbox(
         self, store: RiskStore
     ) -> None:
         broker = FakeBroker()
         bond = bonded()
         await RecordFindings(store, broker)([bond])
-        ((topic, key, sent),) = broker.sent
-        assert (topic, key, sent.correlation_id) == (topics.ALERTS, "SUP-666", bond.correlation_id)
-        assert (sent.data.risk_level, sent.data.disclosure_id) == (
-            "critical",
-            bond.data.disclosure_id,
-        )
+        assert [(t, k, e.type, e.correlation_id) for t, k, e in broker.sent] == [
+            (topics.ALERTS, "SUP-666", ALERT_RAISED, bond.correlation_id)
+        ] * 3
+        assert [e.data.alert_type for _, _, e in broker.sent] == [
+            "risk_level",
+            "strong_indicator",
+            "forced_labour",
+        ]
+        for _, _, sent in broker.sent:
+            assert (sent.data.risk_level, sent.data.disclosure_id) == (
+                "critical",
+                bond.data.disclosure_id,
+            )
+            assert sent.id == derived_event_id("alert-raised", sent.data.alert_id)
         assert await store.outbox.backlog() == 0
+
+    async def test_the_same_evidence_again_publishes_nothing_and_an_escalation_an_update(
+        self, store: RiskStore
+    ) -> None:
+        broker = FakeBroker()
+        handle = RecordFindings(store, broker)
+        await handle([event(indebted("high", "2026-03-31"))])
+        await handle([event(indebted("high", "2026-06-30"))])
+        assert [e.data.alert_type for _, _, e in broker.sent] == ["risk_level", "strong_indicator"]
+        critical = event(indebted("critical", "2026-09-30"))
+        await handle([critical])
+        (_, _, update) = broker.sent[-1]
+        assert (len(broker.sent), update.type, update.correlation_id) == (
+            3,
+            ALERT_UPDATED,
+            critical.correlation_id,
+        )
+        assert isinstance(update.data, AlertUpdated)
+        assert (update.data.change, update.data.revision) == ("escalated", 1)
+        assert update.id == derived_event_id("alert-updated", update.data.alert_id, "1")
+        assert update.data.alert_id == alert_id(TENANT, "supplier", "SUP-1", "risk_level")
+        assert await store.outbox.backlog() == 0
+
+    async def test_a_revision_left_unpublished_is_published_before_the_next_one(
+        self, store: RiskStore
+    ) -> None:
+        first = event(indebted("high", "2026-03-31", "medium"))
+        await RecordFindings(store, FakeBroker(fail_times=1))([first])
+        assert await store.outbox.backlog() == 1
+        broker = FakeBroker()
+        await RecordFindings(store, broker)([event(indebted("critical", "2026-06-30", "medium"))])
+        assert [(e.type, getattr(e.data, "revision", 0)) for _, _, e in broker.sent] == [
+            (ALERT_RAISED, 0),
+            (ALERT_UPDATED, 1),
+        ]
+        assert await store.outbox.backlog() == 0
+        assert await OutboxRelay(store.outbox, broker, broker, grace_s=0).relay_once() == 0
 
     async def test_a_redelivered_batch_changes_nothing(self, store: RiskStore) -> None:
         await self.record(store, supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]))
@@ -146,14 +219,17 @@ class HandlerContract:
         await handle(batch)
         await handle(batch[1:])
         assert await entities(store, ("supplier", "SUP-1"), ("recruiter", "REC-9")) == first
-        assert sorted(a.entity_id for a in alerts(broker)) == ["REC-9", "SUP-1", "SUP-666"]
+        published = alerts(broker)
+        assert sorted(a.entity_id for a in risk_levels(published)) == ["REC-9", "SUP-1", "SUP-666"]
+        assert len({a.alert_id for a in published}) == len(published) == 7
 
     async def test_a_batch_records_only_its_events_not_recorded_yet(self, store: RiskStore) -> None:
         early = bonded("SUP-1")
         broker = FakeBroker()
         await RecordFindings(store, broker)([early])
         await RecordFindings(store, broker)([early, bonded("SUP-2"), early])
-        assert [a.entity_id for a in alerts(broker)] == ["SUP-1", "SUP-2"]
+        assert [a.entity_id for a in risk_levels(alerts(broker))] == ["SUP-1", "SUP-2"]
+        assert len(alerts(broker)) == 6
 
     async def test_an_entity_twice_in_a_batch_sees_the_first_events_result(
         self, store: RiskStore
@@ -163,7 +239,11 @@ class HandlerContract:
             supplier("SUP-1", "critical", indicators=FEES_AND_DEBT, end="2026-03-31"),
             supplier("SUP-1", "critical", indicators=FEES_AND_DEBT, end="2026-06-30"),
         )
-        assert [(a.entity_id, a.previous_risk_level) for a in raised] == [("SUP-1", None)]
+        assert [(a.entity_id, a.alert_type, a.previous_risk_level) for a in raised] == [
+            ("SUP-1", "risk_level", None),
+            ("SUP-1", "strong_indicator", None),
+            ("SUP-1", "forced_labour", None),
+        ]
         assert (await profile(store, "supplier", "SUP-1")).version == 1
 
     async def test_a_supplier_disclosing_after_its_recruiter_inherits_from_it(
@@ -186,23 +266,28 @@ class HandlerContract:
         await self.record(store, supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]))
         rec = recruiter("REC-9", "high")
         raised = await self.record(store, rec)
-        assert sorted((a.entity_kind, a.entity_id) for a in raised) == [
+        assert sorted((a.entity_kind, a.entity_id) for a in risk_levels(raised)) == [
             ("recruiter", "REC-9"),
             ("supplier", "SUP-1"),
         ]
         (escalated,) = [a for a in raised if a.entity_kind == "supplier"]
         assert (escalated.risk_level, escalated.previous_risk_level) == ("high", "medium")
-        assert escalated.dedupe_key == f"{TENANT}/supplier/SUP-1/high/{rec.disclosure_id}"
+        assert escalated.dedupe_key == f"{TENANT}/supplier/SUP-1/risk_level"
+        assert escalated.disclosure_id == rec.disclosure_id
         assert (await profile(store, "supplier", "SUP-1")).version == 1
 
-    async def test_a_recruiter_that_improves_lowers_its_supplier_without_alerting(
+    async def test_a_recruiter_that_improves_lowers_its_supplier_and_resolves_its_alert(
         self, store: RiskStore
     ) -> None:
         await self.record(store, supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]))
         await self.record(store, recruiter("REC-9", "critical", end="2026-03-31"))
-        assert await self.record(store, recruiter("REC-9", "low", end="2026-06-30")) == []
+        resolved = await self.record(store, recruiter("REC-9", "low", end="2026-06-30"))
+        (mine,) = [a for a in resolved if a.entity_id == "SUP-1"]
+        assert isinstance(mine, AlertUpdated)
+        assert (mine.change, mine.status, mine.revision) == ("resolved", "resolved", 1)
         lowered = await profile(store, "supplier", "SUP-1")
         assert (lowered.risk_level, lowered.inherited) == ("medium", ())
+        assert await self.record(store, recruiter("REC-9", "low")) == []
 
     async def test_the_chain_stays_inside_its_tenant(self, store: RiskStore) -> None:
         await self.record(store, supplier("SUP-1", "low", recruiters=[("REC-9", 300, 0.75)]))
@@ -231,11 +316,12 @@ class HandlerContract:
     ) -> None:
         bond = bonded()
         await RecordFindings(store, FakeBroker(fail_times=1))([bond])  # durable: no error
-        assert await store.outbox.backlog() == 1
+        assert await store.outbox.backlog() == 3
         broker = FakeBroker()
-        assert await OutboxRelay(store.outbox, broker, broker, grace_s=0).relay_once() == 1
-        ((_, _, sent),) = broker.sent
-        assert (sent.data.entity_id, sent.correlation_id) == ("SUP-666", bond.correlation_id)
+        assert await OutboxRelay(store.outbox, broker, broker, grace_s=0).relay_once() == 3
+        assert {(e.data.entity_id, e.correlation_id) for _, _, e in broker.sent} == {
+            ("SUP-666", bond.correlation_id)
+        }
         assert await store.outbox.backlog() == 0
 
     async def test_a_crash_after_the_commit_is_repaired_by_the_relay_not_by_a_redelivery(
@@ -251,9 +337,9 @@ class HandlerContract:
         relayed = FakeBroker()
         await OutboxRelay(store.outbox, relayed, relayed, grace_s=0).relay_once()
         # The very event the crashed handler was publishing: same id, same time, same bytes.
-        assert [encode(e) for _, _, e in relayed.sent] == [
-            encode(e) for _, _, e in crashing.attempted
-        ]
+        ((_, _, crashed),) = crashing.attempted
+        assert encode(crashed) in [encode(e) for _, _, e in relayed.sent]
+        assert len(relayed.sent) == 3
         assert await OutboxRelay(store.outbox, relayed, relayed, grace_s=0).relay_once() == 0
 
     async def test_an_alert_the_broker_lost_after_acknowledging_it_is_published_again(
@@ -263,10 +349,10 @@ class HandlerContract:
         relay = OutboxRelay(store.outbox, broker, broker, grace_s=0)
         await RecordFindings(store, broker)([bonded()])
         assert await relay.relay_once() == 0
-        (first,) = broker.sent
+        first = [encode(e) for _, _, e in broker.sent]
         broker.lose_memory()
-        assert await relay.relay_once() == 1
-        assert [encode(e) for _, _, e in broker.sent] == [encode(first[2])]
+        assert await relay.relay_once() == 3
+        assert sorted(encode(e) for _, _, e in broker.sent) == sorted(first)
 
     @pytest.mark.parametrize("recruiter_known", [True, False])
     async def test_a_batch_conflicting_with_another_is_run_again_on_its_result(

@@ -1,5 +1,6 @@
 """The risk service as ``bootstrap`` wires it, in this process, on the real broker and MongoDB:
-batches from findings.v1 to alerts.v1, and the relay publishing what its outbox holds."""
+batches from findings.v1 to alerts.v1, case events from cases.v1 to alert updates, and the
+relay publishing what its outbox holds."""
 
 import asyncio
 import contextlib
@@ -14,6 +15,7 @@ from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
 from pymongo.asynchronous.database import AsyncDatabase
 
+from laboursight_risk.alerts import alert_id
 from laboursight_risk.broker_log import KafkaAlertLog
 from laboursight_risk.main import bootstrap
 from laboursight_risk.store import MongoRiskStore
@@ -21,9 +23,17 @@ from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
-from laboursight_schemas.envelope import AlertEvent
+from laboursight_schemas.envelope import AlertEvent, AlertUpdatedEvent
+from laboursight_schemas.findings import AlertUpdated
 from laboursight_schemas.upcasting import read_event
-from tests.risk.builders import event, outbox_entry, recruiter, supplier
+from tests.risk.builders import (
+    case_event,
+    event,
+    outbox_entry,
+    raised_alert,
+    recruiter,
+    supplier,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -76,16 +86,19 @@ async def eventually(probe: Callable[[], Awaitable[T | None]]) -> T:
     return found
 
 
-async def published(consumer: AIOKafkaConsumer, tenant_id: str, count: int) -> list[AlertEvent]:
-    """The alert events of ``tenant_id`` on alerts.v1, once there are ``count`` of them."""
-    seen: list[AlertEvent] = []
+AnyAlertEvent = AlertEvent | AlertUpdatedEvent
 
-    async def probe() -> list[AlertEvent] | None:
+
+async def published(consumer: AIOKafkaConsumer, tenant_id: str, count: int) -> list[AnyAlertEvent]:
+    """The alert events of ``tenant_id`` on alerts.v1, once there are ``count`` of them."""
+    seen: list[AnyAlertEvent] = []
+
+    async def probe() -> list[AnyAlertEvent] | None:
         for records in (await consumer.getmany(timeout_ms=100)).values():
             for record in records:
                 # The topic also holds what other tests sent: newer versions, poison.
                 with contextlib.suppress(ValueError):
-                    alert = read_event(record.value, AlertEvent)
+                    alert = read_event(record.value, (AlertEvent, AlertUpdatedEvent))
                     if alert.tenant_id == tenant_id:
                         seen.append(alert)
         return seen if len({e.id for e in seen}) >= count else None
@@ -110,11 +123,45 @@ async def test_findings_become_profiles_and_published_alerts(
     await KafkaPublisher(app.broker).publish_all(
         [(topics.FINDINGS, e.data.entity_id, e) for e in batch]
     )
-    raised = await published(alerts, mine, 2)
-    assert sorted(e.data.entity_id for e in raised) == ["REC-9", "SUP-1"]
+    raised = await published(alerts, mine, 4)
+    assert sorted((e.data.entity_id, e.data.alert_type) for e in raised) == [
+        ("REC-9", "forced_labour"),
+        ("REC-9", "risk_level"),
+        ("REC-9", "strong_indicator"),
+        ("SUP-1", "risk_level"),
+    ]
     assert await db[collections.FINDINGS].count_documents({"tenant_id": mine}) == 3
     outbox = db[collections.ALERTS]
-    assert await outbox.count_documents({"tenant_id": mine, "published": True}) == 2
+
+    async def marked() -> bool | None:
+        return await outbox.count_documents({"tenant_id": mine, "published": True}) == 4 or None
+
+    await eventually(marked)
+
+
+async def test_a_case_event_becomes_an_alert_update(
+    app: AsgiFastStream, db: Database, alerts: AIOKafkaConsumer
+) -> None:
+    assert isinstance(app.broker, KafkaBroker)
+    mine = tenant()
+    publisher = KafkaPublisher(app.broker)
+    computed = supplier("SUP-1", "high", likely=False)
+    await publisher.publish_all([(topics.FINDINGS, "SUP-1", event(computed, mine))])
+    (raised,) = await published(alerts, mine, 1)
+    mine_alert = alert_id(mine, "supplier", "SUP-1", "risk_level")
+    assert raised.data.alert_id == mine_alert
+    opened = case_event(1, "opened", "open", [mine_alert], tenant_id=mine)
+    await publisher.publish_all([(topics.CASES, opened.data.case_id, opened)])
+    (update,) = await published(alerts, mine, 1)
+    assert isinstance(update.data, AlertUpdated)
+    assert (update.data.change, update.data.status, update.correlation_id) == (
+        "triaged",
+        "triaged",
+        opened.correlation_id,
+    )
+    stored = await db[collections.ALERTS].find_one({"_id": mine_alert, "tenant_id": mine})
+    assert stored is not None
+    assert (stored["status"], stored["revision"]) == ("triaged", 1)
 
 
 async def test_an_alert_left_in_the_outbox_is_published_without_any_event(
@@ -122,10 +169,10 @@ async def test_an_alert_left_in_the_outbox_is_published_without_any_event(
 ) -> None:
     mine = tenant()
     # As a crash between commit and publish leaves it, its source event lost with the broker.
-    left = outbox_entry("SUP-7", mine, raised_at=datetime.now(UTC) - timedelta(minutes=1))
+    alert, left = raised_alert("SUP-7", mine, at=datetime.now(UTC) - timedelta(minutes=1))
     store = MongoRiskStore(db.client, settings.mongodb_database)
     async with store.unit_of_work() as uow:
-        await uow.outbox.add([left])
+        await uow.alerts.save([alert], [left])
         await uow.commit()
     (relayed,) = await published(alerts, mine, 1)
     assert (relayed.id, relayed.data) == (left.event().id, left.alert)

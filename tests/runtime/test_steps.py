@@ -7,8 +7,9 @@ from typing import Any
 from aiokafka.errors import MessageSizeTooLargeError
 
 from laboursight_runtime.kafka import encode
-from laboursight_runtime.pipeline.decode import Decoded, decode
+from laboursight_runtime.pipeline.decode import decode
 from laboursight_runtime.pipeline.guard import GuardLimits, GuardState
+from laboursight_runtime.pipeline.handler import Decoded, of_events
 from laboursight_runtime.pipeline.isolate import handle_isolating
 from laboursight_runtime.pipeline.partition import PartitionStep
 from laboursight_runtime.pipeline.retry import Retry
@@ -47,14 +48,14 @@ def items(*names: str) -> list[Decoded[SupplierDisclosureEvent]]:
 
 async def test_a_batch_that_succeeds_is_handled_in_one_call() -> None:
     handler = Handler()
-    outcome = await handle_isolating(items("a", "b", "c"), handler, QUICK)
+    outcome = await handle_isolating(items("a", "b", "c"), of_events(handler), QUICK)
     assert handler.batches == [["a", "b", "c"]]
     assert (outcome.dead, outcome.rewind_at) == ([], None)
 
 
 async def test_only_the_event_that_fails_alone_is_a_dead_letter() -> None:
     handler = Handler(poison=["f"])
-    outcome = await handle_isolating(items(*"abcdefgh"), handler, QUICK)
+    outcome = await handle_isolating(items(*"abcdefgh"), of_events(handler), QUICK)
     assert where(outcome.dead) == [(5, "handle")]
     assert handler.handled == list("abcdegh")  # offset order kept
     assert len(handler.batches) < 8 + 1  # bisected, not one at a time
@@ -62,14 +63,14 @@ async def test_only_the_event_that_fails_alone_is_a_dead_letter() -> None:
 
 async def test_several_poison_events_in_one_batch() -> None:
     handler = Handler(poison=["a", "d", "e"])
-    outcome = await handle_isolating(items(*"abcdef"), handler, QUICK)
+    outcome = await handle_isolating(items(*"abcdef"), of_events(handler), QUICK)
     assert where(outcome.dead) == [(0, "handle"), (3, "handle"), (4, "handle")]
     assert handler.handled == ["b", "c", "f"]
 
 
 async def test_a_transient_failure_retries_the_whole_batch() -> None:
     handler = Handler(transient=2)
-    outcome = await handle_isolating(items("a", "b"), handler, QUICK)
+    outcome = await handle_isolating(items("a", "b"), of_events(handler), QUICK)
     assert handler.batches == [["a", "b"]] * 3
     assert handler.handled == ["a", "b"]
     assert (outcome.dead, outcome.rewind_at) == ([], None)
@@ -77,7 +78,7 @@ async def test_a_transient_failure_retries_the_whole_batch() -> None:
 
 async def test_a_transient_failure_past_the_budget_rewinds_never_drops() -> None:
     handler = Handler(transient=1000)
-    outcome = await handle_isolating(items("a", "b"), handler, Retry(budget_s=0.3))
+    outcome = await handle_isolating(items("a", "b"), of_events(handler), Retry(budget_s=0.3))
     assert (outcome.dead, outcome.rewind_at) == ([], 0)
     assert handler.handled == []
 
@@ -90,7 +91,7 @@ async def test_a_transient_failure_while_isolating_rewinds_from_there() -> None:
             await super().__call__(events)
 
     handler = FailsLater(poison=["d"])
-    outcome = await handle_isolating(items(*"abcd"), handler, NO_RETRY)
+    outcome = await handle_isolating(items(*"abcd"), of_events(handler), NO_RETRY)
     assert handler.handled == ["a", "b"]
     assert (outcome.dead, outcome.rewind_at) == ([], 2)
 
@@ -100,7 +101,10 @@ async def test_a_transient_failure_while_isolating_rewinds_from_there() -> None:
 
 def step(handler: Handler, dead: DeadLetters, retry: Retry = QUICK) -> PartitionStep[Any]:
     return PartitionStep(
-        event_type=SupplierDisclosureEvent, handle=handler, dead_letters=dead, retry=retry
+        event_type=SupplierDisclosureEvent,
+        handle=of_events(handler),
+        dead_letters=dead,
+        retry=retry,
     )
 
 

@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 
 from laboursight_runtime.pipeline import BatchSubscription
 from laboursight_runtime.pipeline.guard import GuardLimits
+from laboursight_runtime.pipeline.handler import of_events
 from laboursight_schemas.envelope import SupplierDisclosureEvent
 from tests.runtime.fakes import TOPIC, DeadLetters, Handler, History, Offsets, records
 
@@ -27,7 +28,7 @@ def subscription(
         topic=TOPIC,
         group_id=group_id,
         event_type=SupplierDisclosureEvent,
-        handle=handler,
+        handle=of_events(handler),
         dead_letters=dead or DeadLetters(),
         history=History(),
         limits=LIMITS,

@@ -22,26 +22,41 @@ from pydantic import TypeAdapter
 
 from laboursight_api.app import create_app
 from laboursight_api.bus import KafkaBus
+from laboursight_api.case_events import alert_dismissed, case_changed
+from laboursight_api.delivery_requests import redelivery_event, requested_test_event
 from laboursight_api.events import submitted_event
+from laboursight_api.keys import Principal
 from laboursight_api.settings import ApiSettings
+from laboursight_ledger import main as ledger
+from laboursight_ledger.settings import LedgerSettings
 from laboursight_notify import main as notify
 from laboursight_risk import main as risk
+from laboursight_risk.case_events import RecordCaseEvents
 from laboursight_risk.handlers import RecordFindings
 from laboursight_runtime.dead_letters import error_headers
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.settings import Settings
 from laboursight_runtime.topics import TOPICS as PROVISIONED
-from laboursight_schemas import topology
+from laboursight_schemas import topics, topology
 from laboursight_schemas.asyncapi import DEFAULT_OUTPUT, document, rendered
+from laboursight_schemas.cases import AlertDismissed
 from laboursight_schemas.disclosure import Disclosure
-from laboursight_schemas.envelope import DATA_VERSIONS, FindingsEvent
-from laboursight_schemas.topics import DLQ_SUFFIX, FINDINGS
+from laboursight_schemas.envelope import (
+    ALERT_RAISED,
+    ALERT_UPDATED,
+    DATA_VERSIONS,
+    FINDINGS_COMPUTED,
+    FindingsEvent,
+)
+from laboursight_schemas.topics import ALERTS, DLQ_SUFFIX, FINDINGS
 from laboursight_screening import main as screening
 from tests.factories import BONDED_SUPPLIER, CLEAN_RECRUITER
+from tests.risk.builders import case_event
 from tests.risk.fakes import InMemoryRiskStore
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKER = ROOT / "tests" / "asyncapi"
+GOLDEN_UPDATE = ROOT / "schemas" / "golden" / "alert-updated" / "1.0.json"
 MEMORY = Settings(kafka_bootstrap_servers="in-memory", kafka_idempotent_producer=False)
 POISON = b"not an event"
 
@@ -67,6 +82,7 @@ def consumer_brokers() -> dict[str, KafkaBroker]:
         topology.SCREENING: _broker(screening.bootstrap(MEMORY, screening.ScreeningSettings())),
         topology.RISK: _broker(risk.bootstrap(MEMORY)),
         topology.NOTIFY: _broker(notify.bootstrap(MEMORY)),
+        topology.LEDGER: _broker(ledger.bootstrap(MEMORY, LedgerSettings())),
     }
 
 
@@ -191,8 +207,9 @@ class Spy:
 
 
 async def what_the_services_publish(monkeypatch: pytest.MonkeyPatch) -> list[Published]:
-    """The api's two disclosure events go through screening, its findings through risk; a
-    poison record on every topic each consumer reads goes to its dead letters."""
+    """The api's two disclosure events go through screening, its findings through risk; the
+    api's case events and delivery requests as it publishes them; a poison record on every topic
+    each consumer reads goes to its dead letters."""
     api = Spy(topology.API, make_broker(MEMORY, client_id="api"))
     async with TestKafkaBroker(api.broker) as live:
         api.watch(live, monkeypatch, top=True)
@@ -206,6 +223,27 @@ async def what_the_services_publish(monkeypatch: pytest.MonkeyPatch) -> list[Pub
                 submitted_by="key-1",
             )
             await KafkaBus(live).publish(topic, disclosure.entity_id, event)
+        # A case change and a dismissal (their outbox records), and the delivery requests.
+        change = case_event(1, "opened", "open", ["alert-1"], tenant_id="tenant-a").data
+        dismissed = AlertDismissed(
+            alert_id="alert-2",
+            entity_kind="supplier",
+            entity_id="SUP-1",
+            reason="a duplicate of alert-1",
+            actor="key-1",
+            at=change.at,
+        )
+        records = [
+            case_changed("tenant-a", "case-1", change)[1],
+            alert_dismissed("tenant-a", "alert-2", dismissed)[1],
+        ]
+        await KafkaBus(live).send(records)
+        caller = Principal("key-1", "tenant-a", "analyst", frozenset())
+        for request in (
+            redelivery_event(caller, "sub-1", delivery_id=None, statuses=["dead"]),
+            requested_test_event(caller, "sub-1", "https://hooks.example/h"),
+        ):
+            await KafkaBus(live).publish(topics.DELIVERY_REQUESTS, "sub-1", request)
     sent = api.sent()
 
     for service, broker in consumer_brokers().items():
@@ -217,13 +255,18 @@ async def what_the_services_publish(monkeypatch: pytest.MonkeyPatch) -> list[Pub
                     await live.publish(letter.value, letter.topic, key=letter.key)
             await spy.poison_every_input(live)
             if service == topology.RISK:
-                # Its alerts leave through the outbox after MongoDB commits: the same handler
-                # and publisher, with the in-memory store.
-                handle = RecordFindings(InMemoryRiskStore(), KafkaPublisher(live))
+                # Its alerts leave through the outbox after MongoDB commits: the same handlers
+                # and publisher, with the in-memory store; a case triages the first alert.
+                store = InMemoryRiskStore()
+                handle = RecordFindings(store, KafkaPublisher(live))
                 for letter in sent:
                     if letter.topic == FINDINGS:
                         with spy.handling():
                             await handle([FindingsEvent.model_validate_json(letter.value)])
+                first = next(iter(store.alerts.values())).state
+                opened = case_event(1, "opened", "open", [first.alert_id], tenant_id="tenant-a")
+                with spy.handling():
+                    await RecordCaseEvents(store, KafkaPublisher(live))([opened])
         sent += spy.sent()
     return sent
 
@@ -242,14 +285,24 @@ def test_each_service_publishes_to_the_topics_the_topology_says(
     assert {(p.service, p.topic) for p in published} == declared
 
 
-def _channel_message(address: str) -> dict[str, Any]:
+def _channel_messages(address: str) -> list[dict[str, Any]]:
     full = document()
     [channel] = [c for c in full["channels"].values() if c["address"] == address]
-    [ref] = channel["messages"].values()
-    message: dict[str, Any] = full["components"]["messages"][
-        ref["$ref"].removeprefix("#/components/messages/")
+    return [
+        full["components"]["messages"][ref["$ref"].removeprefix("#/components/messages/")]
+        for ref in channel["messages"].values()
     ]
-    return message
+
+
+def _channel_message(address: str, event_type: str | None = None) -> dict[str, Any]:
+    """The message of ``address`` that carries ``event_type``; a channel of one message (a
+    dead-letter topic's, whatever the bytes) when None."""
+    messages = _channel_messages(address)
+    if event_type is None:
+        [message] = messages
+        return message
+    [typed] = [m for m in messages if m["payload"]["properties"]["type"]["const"] == event_type]
+    return typed
 
 
 def _errors(schema: dict[str, Any], instance: Any) -> list[str]:
@@ -272,22 +325,37 @@ def _headers_schema(message: dict[str, Any]) -> dict[str, Any]:
 def test_what_the_services_publish_matches_the_document(published: list[Published]) -> None:
     assert published
     for letter in published:
-        message = _channel_message(letter.topic)
         assert letter.key, letter
         letter.key.decode()
-        assert not _errors(_headers_schema(message), letter.headers), letter
         if letter.topic.endswith(DLQ_SUFFIX):
+            message = _channel_message(letter.topic)
+            assert not _errors(_headers_schema(message), letter.headers), letter
             assert letter.value == POISON
             continue
         event = json.loads(letter.value)
+        message = _channel_message(letter.topic, event["type"])
+        assert not _errors(_headers_schema(message), letter.headers), letter
         assert not _errors(message["payload"], event), (letter.topic, event)
         assert letter.headers["content-type"] == message["contentType"]
         assert letter.headers["correlation_id"] == event["correlationid"]
 
 
 def test_a_wrong_event_is_not_valid_for_the_payload() -> None:
-    payload = _channel_message(FINDINGS)["payload"]
+    payload = _channel_message(FINDINGS, FINDINGS_COMPUTED)["payload"]
     assert _errors(payload, {"specversion": "1.0", "type": "something.else"})
+
+
+def test_each_message_of_a_channel_of_several_is_told_apart_by_its_type() -> None:
+    raised, updated = (
+        _channel_message(ALERTS, t)["payload"] for t in (ALERT_RAISED, ALERT_UPDATED)
+    )
+    assert _errors(raised, json.loads(GOLDEN_UPDATE.read_bytes()))
+    assert not _errors(updated, json.loads(GOLDEN_UPDATE.read_bytes()))
+
+
+def test_every_event_type_risk_publishes_is_published(published: list[Published]) -> None:
+    sent = {json.loads(p.value)["type"] for p in published if p.topic == ALERTS}
+    assert sent == {ALERT_RAISED, ALERT_UPDATED}
 
 
 # --- the official parser -----------------------------------------------------------------------

@@ -17,12 +17,20 @@ from laboursight_runtime.kafka import KafkaPublisher, Outgoing, encode, make_bro
 from laboursight_runtime.pipeline import subscribe_batch
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
-from laboursight_schemas.envelope import FindingsEvent, SupplierDisclosureEvent
+from laboursight_schemas.envelope import (
+    DATA_VERSIONS,
+    RECRUITER_DISCLOSURE_SUBMITTED,
+    FindingsEvent,
+    RecruiterDisclosureEvent,
+    RecruiterDisclosureSubmitted,
+    SupplierDisclosureEvent,
+    now,
+)
 from laboursight_schemas.upcasting import read_event
 from laboursight_screening.handlers import Screener
 from laboursight_screening.main import ScreeningSettings, bootstrap
-from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER, supplier_event
-from tests.screening.support import REFERENCE, RULES
+from tests.factories import BONDED_SUPPLIER, CLEAN_RECRUITER, CLEAN_SUPPLIER, supplier_event
+from tests.screening.support import REFERENCE, RULES, findings_for
 
 
 class Collector:
@@ -137,6 +145,30 @@ async def test_a_batch_is_published_at_once_with_the_same_ids_every_time() -> No
     ]
     assert [out.data.disclosure_event_id for _, _, out in first] == [e.id for e in events]
     assert [out.id for _, _, out in again] == [out.id for _, _, out in first]
+
+
+def recruiter_event(disclosure: dict[str, Any]) -> RecruiterDisclosureEvent:
+    return RecruiterDisclosureEvent(
+        id=str(uuid.uuid4()),
+        type=RECRUITER_DISCLOSURE_SUBMITTED,
+        data_version=DATA_VERSIONS[RECRUITER_DISCLOSURE_SUBMITTED],
+        source="/tests",
+        time=now(),
+        tenant_id="tenant-a",
+        correlation_id="d-1",
+        data=RecruiterDisclosureSubmitted.model_validate(
+            {"disclosure_id": "d-1", "submitted_by": "key-1", "disclosure": disclosure}
+        ),
+    )
+
+
+def test_the_findings_carry_the_name_and_country_the_disclosure_gives() -> None:
+    clean = findings_for(supplier_event(CLEAN_SUPPLIER)).data
+    assert (clean.entity_name, clean.entity_country) == ("Harbour Garments Sdn Bhd", "MY")
+    placed = findings_for(recruiter_event(CLEAN_RECRUITER)).data
+    assert (placed.entity_name, placed.entity_country) == ("Himalaya Fair Placement Pvt Ltd", "NP")
+    unnamed = findings_for(supplier_event(BONDED_SUPPLIER)).data  # it gives a country only
+    assert (unnamed.entity_name, unnamed.entity_country) == (None, "MY")
 
 
 async def test_a_publish_that_fails_fails_the_batch_for_the_pipeline_to_retry() -> None:

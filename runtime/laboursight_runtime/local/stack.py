@@ -17,7 +17,7 @@ import httpx
 
 from .servers import die_with_parent, free_ports, log_excerpt
 
-SERVICES = ("api", "screening", "risk", "notify")
+SERVICES = ("api", "screening", "risk", "notify", "ledger")
 STOP_GRACE_S = 10.0
 
 

@@ -54,7 +54,17 @@ The interface services code against::
     app = consumer_app(broker, consumers=[subscription], mongo=client)
 """
 
-from .handler import BatchHandler, EventT
-from .subscription import BatchSubscription, subscribe_batch
+from .decode import Reading
+from .handler import BatchHandler, Decoded, EventT, RecordsHandler
+from .subscription import BatchSubscription, subscribe_batch, subscribe_records
 
-__all__ = ["BatchHandler", "BatchSubscription", "EventT", "subscribe_batch"]
+__all__ = [
+    "BatchHandler",
+    "BatchSubscription",
+    "Decoded",
+    "EventT",
+    "Reading",
+    "RecordsHandler",
+    "subscribe_batch",
+    "subscribe_records",
+]

@@ -1,11 +1,23 @@
 """The one interface a consuming service implements: a handler of one partition's batch."""
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeAlias, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeAlias, TypeVar
+
+from aiokafka import ConsumerRecord
 
 from laboursight_schemas.envelope import Envelope
 
 EventT = TypeVar("EventT", bound=Envelope[Any])
+
+
+@dataclass(frozen=True)
+class Decoded(Generic[EventT]):
+    """An event and the record it was read from (topic, partition, offset, the bytes)."""
+
+    record: "ConsumerRecord[Any, Any]"
+    event: EventT
+
 
 BatchHandler: TypeAlias = Callable[[Sequence[EventT]], Awaitable[None]]
 """Handles the decoded events of one partition, in offset order (never empty).
@@ -16,3 +28,14 @@ isolated). Raises a transient error (``failures.is_transient``) when the infrast
 the batch is retried, then rewound — and any other error when an event cannot be handled — the
 pipeline then finds the events that fail alone and dead-letters only those.
 """
+
+
+RecordsHandler: TypeAlias = Callable[[Sequence[Decoded[EventT]]], Awaitable[None]]
+"""A :data:`BatchHandler` that also needs each event's record: the same contract."""
+
+
+def of_events(handle: BatchHandler[EventT]) -> RecordsHandler[EventT]:
+    async def records(items: Sequence[Decoded[EventT]]) -> None:
+        await handle([item.event for item in items])
+
+    return records

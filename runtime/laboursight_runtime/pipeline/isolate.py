@@ -9,8 +9,7 @@ from laboursight_runtime import logs
 from laboursight_runtime.dead_letters import DeadLetter
 from laboursight_runtime.failures import is_transient
 
-from .decode import Decoded
-from .handler import BatchHandler, EventT
+from .handler import Decoded, EventT, RecordsHandler
 from .retry import Retry
 
 log = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ class Isolated:
 
 
 async def handle_isolating(
-    items: Sequence[Decoded[EventT]], handle: BatchHandler[EventT], retry: Retry
+    items: Sequence[Decoded[EventT]], handle: RecordsHandler[EventT], retry: Retry
 ) -> Isolated:
     """Handle ``items`` (in offset order, not empty).
 
@@ -39,11 +38,11 @@ async def handle_isolating(
         if len(items) == 1:
             token = logs.correlation_id.set(items[0].event.correlation_id)
             try:
-                await retry(lambda: handle([items[0].event]))
+                await retry(lambda: handle(items[:1]))
             finally:
                 logs.correlation_id.reset(token)
         else:
-            await retry(lambda: handle([item.event for item in items]))
+            await retry(lambda: handle(items))
     except Exception as error:
         if is_transient(error):
             log.warning(

@@ -10,11 +10,10 @@ from aiokafka import ConsumerRecord
 
 from laboursight_runtime.dead_letters import DeadLetter, DeadLetterSink
 from laboursight_runtime.failures import is_transient
-from laboursight_schemas.upcasting import Readable
 
-from .decode import decode
+from .decode import Reading, decode
 from .guard import GuardState
-from .handler import BatchHandler, EventT
+from .handler import EventT, RecordsHandler
 from .isolate import Isolated, handle_isolating
 from .retry import Retry
 
@@ -49,8 +48,8 @@ class PartitionStep(Generic[EventT]):
     def __init__(
         self,
         *,
-        event_type: Readable[EventT],
-        handle: BatchHandler[EventT],
+        event_type: Reading[EventT],
+        handle: RecordsHandler[EventT],
         dead_letters: DeadLetterSink,
         retry: Retry,
     ) -> None:

@@ -22,10 +22,10 @@ from laboursight_runtime.metrics import (
     TRANSIENT_FAILURES,
 )
 from laboursight_runtime.settings import Settings
-from laboursight_schemas.upcasting import Readable
 
+from .decode import Reading
 from .guard import GuardLimits, GuardState, recovered
-from .handler import BatchHandler, EventT
+from .handler import BatchHandler, EventT, RecordsHandler, of_events
 from .health import WriteHealth
 from .history import DeadLetterHistory, KafkaDeadLetterHistory, NoHistory
 from .offsets import KafkaOffsets, NoOffsets, Offsets
@@ -90,8 +90,8 @@ class BatchSubscription(Generic[EventT]):
         *,
         topic: str,
         group_id: str,
-        event_type: Readable[EventT],
-        handle: BatchHandler[EventT],
+        event_type: Reading[EventT],
+        handle: RecordsHandler[EventT],
         dead_letters: DeadLetterSink,
         history: DeadLetterHistory,
         limits: GuardLimits,
@@ -331,7 +331,7 @@ def subscribe_batch(
     topic: str,
     *,
     group_id: str,
-    event_type: Readable[EventT],
+    event_type: Reading[EventT],
     handle: BatchHandler[EventT],
     max_records: int = 500,
     retry_budget_s: float = 60.0,
@@ -349,6 +349,32 @@ def subscribe_batch(
     When the subscription halts, its subscriber stops fetching (the group rebalances its
     partitions to the other members, whose guards recover the same state and halt as well).
     """
+    return subscribe_records(
+        broker,
+        settings,
+        topic,
+        group_id=group_id,
+        event_type=event_type,
+        handle=of_events(handle),
+        max_records=max_records,
+        retry_budget_s=retry_budget_s,
+        limits=limits,
+    )
+
+
+def subscribe_records(
+    broker: KafkaBroker,
+    settings: Settings,
+    topic: str,
+    *,
+    group_id: str,
+    event_type: Reading[EventT],
+    handle: RecordsHandler[EventT],
+    max_records: int = 500,
+    retry_budget_s: float = 60.0,
+    limits: GuardLimits = DEFAULT_LIMITS,
+) -> BatchSubscription[EventT]:
+    """:func:`subscribe_batch` for a handler that also reads each event's record."""
     subscription = BatchSubscription.build(
         topic=topic,
         group_id=group_id,

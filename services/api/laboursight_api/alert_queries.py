@@ -1,10 +1,12 @@
 """``GET /v1/alerts``: the analysts' inbox, newest alert first.
 
-Risk writes the alerts (``alerts``, its outbox); the api only reads them. Each alert comes with
-the findings of the screening that raised it (with their evidence) and, for a supplier that
-carries a recruiter's risk, the recruitment chain: the recruiters it inherits the alert's level
-from now, each with the link (the disclosure field) that ties them. The indexes behind these
-queries are risk's (its ``create_indexes``).
+Risk writes the alerts (``alerts``, its outbox) and their status; the api only reads them. Each
+alert comes with why it was raised (its type and reason codes), the findings of the screening
+that raised it (with their evidence), for a supplier that carries a recruiter's risk the
+recruitment chain (the recruiters it inherits the alert's level from now, each with the link,
+the disclosure field, that ties them), and the case it was triaged into, from the api's own
+``cases`` (at once, where the status risk sets follows the case's events). The indexes behind
+these queries are risk's (its ``create_indexes``).
 """
 
 from dataclasses import dataclass
@@ -19,8 +21,10 @@ from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import (
     RISK_LEVELS,
+    AlertType,
     Evidence,
     Indicator,
+    ReasonCode,
     RiskLevel,
     Severity,
     Strength,
@@ -28,8 +32,10 @@ from laboursight_schemas.findings import (
 
 from . import keyset, queries
 from .auth import require
+from .case_store import CaseStore
 from .context import Context, context
 from .cursors import Position
+from .finding_queries import Slug
 from .keys import Principal
 from .queries import Cursor, Limit, Order, Time
 
@@ -39,6 +45,11 @@ SORT_FIELD: Final = "raised_at"
 # An alert's life: raised open, triaged into a case or dismissed, resolved when its condition
 # no longer holds (and open again if it returns).
 AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]
+# Alerts of data version 1.1 hold no type: they were all risk-level alerts.
+DEFAULT_TYPE: Final = "risk_level"
+Country = Annotated[
+    str | None, Query(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2, upper case")
+]
 
 
 class AlertFinding(BaseModel):
@@ -66,9 +77,18 @@ class ChainPart(BaseModel):
 class AlertItem(BaseModel):
     alert_id: str
     status: str = Field(description="`open`, `triaged`, `dismissed` or `resolved`")
+    revision: int = Field(description="0 as raised; one more for each update since")
+    alert_type: AlertType
+    reasons: list[ReasonCode] = Field(
+        description="What the alert stands on: indicator, rule, the evidence fields, and what "
+        "evidence would clear it"
+    )
+    case_id: str | None = Field(description="The case it was triaged into, if any")
     raised_at: datetime
     entity_kind: EntityKind
     entity_id: str
+    entity_name: str | None = Field(description="As its latest disclosure that gave one names it")
+    country: str | None = Field(description="The entity's, when disclosed")
     risk_level: RiskLevel
     previous_risk_level: RiskLevel | None
     score: int
@@ -99,6 +119,9 @@ class AlertQuery:
     risk_level: RiskLevel | None = None
     kind: EntityKind | None = None
     entity_id: str | None = None
+    alert_type: AlertType | None = None
+    indicator: Slug | None = None
+    country: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -109,9 +132,14 @@ class AlertQuery:
             ("alert.risk_level", self.risk_level),
             ("alert.entity_kind", self.kind),
             ("alert.entity_id", self.entity_id),
+            ("alert.indicators", self.indicator),
+            ("alert.country", self.country),
         ):
             if value is not None:
                 found[field] = value
+        if self.alert_type is not None:
+            typed = [self.alert_type, *((None,) if self.alert_type == DEFAULT_TYPE else ())]
+            found["alert_type"] = {"$in": typed}
         return {**found, **queries.period(SORT_FIELD, self.since, self.until)}
 
 
@@ -137,15 +165,24 @@ def chain(profile: dict[str, Any] | None, level: RiskLevel) -> list[ChainPart]:
 
 
 def item(
-    document: dict[str, Any], screening: dict[str, Any] | None, profile: dict[str, Any] | None
+    document: dict[str, Any],
+    screening: dict[str, Any] | None,
+    profile: dict[str, Any] | None,
+    case_id: str | None,
 ) -> AlertItem:
     alert = document["alert"]
     return AlertItem(
         alert_id=document["_id"],
         status=document.get("status", "open"),
+        revision=document.get("revision", 0),
+        alert_type=alert.get("alert_type", DEFAULT_TYPE),
+        reasons=[ReasonCode.model_validate(r, extra="ignore") for r in alert.get("reasons", [])],
+        case_id=case_id,
         raised_at=document[SORT_FIELD],
         entity_kind=alert["entity_kind"],
         entity_id=alert["entity_id"],
+        entity_name=alert.get("entity_name"),
+        country=alert.get("country"),
         risk_level=alert["risk_level"],
         previous_risk_level=alert.get("previous_risk_level"),
         score=alert["score"],
@@ -173,17 +210,22 @@ def screening_of(alert: dict[str, Any], screenings: list[dict[str, Any]]) -> dic
     return None
 
 
-class _Explained:
-    """Alerts with their screenings and the profiles of their entities, a page in 3 queries."""
+class Explained:
+    """Alerts with their screenings, the profiles of their entities and their cases, a page in
+    4 queries."""
 
     def __init__(self, ctx: Context, tenant_id: str) -> None:
         self._findings = ctx.db[collections.FINDINGS]
         self._entities = ctx.db[collections.ENTITIES]
+        self._cases = CaseStore(ctx.db)
         self._tenant_id = tenant_id
 
     async def __call__(
         self, documents: list[dict[str, Any]], _: Position | None
     ) -> list[tuple[Position, AlertItem]]:
+        return list(zip(map(position_of, documents), await self.items(documents), strict=True))
+
+    async def items(self, documents: list[dict[str, Any]]) -> list[AlertItem]:
         if not documents:
             return []
         alerts = [d["alert"] for d in documents]
@@ -199,16 +241,13 @@ class _Explained:
                 {**tenant, "_id": {"$in": sorted(keys)}}, {"inherited": 1}
             )
         }
+        cases = await self._cases.cases_of(self._tenant_id, [d["_id"] for d in documents])
         return [
-            (
-                position_of(document),
-                item(
-                    document,
-                    screening_of(alert, screenings),
-                    profiles.get(
-                        entity_key(self._tenant_id, alert["entity_kind"], alert["entity_id"])
-                    ),
-                ),
+            item(
+                document,
+                screening_of(alert, screenings),
+                profiles.get(entity_key(self._tenant_id, alert["entity_kind"], alert["entity_id"])),
+                cases.get(document["_id"]),
             )
             for document, alert in zip(documents, alerts, strict=True)
         ]
@@ -232,15 +271,21 @@ async def list_alerts(
     risk_level: Annotated[RiskLevel | None, Query(description="The level it was raised at")] = None,
     kind: Annotated[EntityKind | None, Query(description="The entity's kind")] = None,
     entity_id: Annotated[str | None, queries.text("The supplier or recruiter id")] = None,
+    alert_type: Annotated[AlertType | None, Query(description="Why it was raised")] = None,
+    indicator: Annotated[Slug | None, Query(description="An indicator it names")] = None,
+    country: Country = None,
     since: Annotated[Time, queries.since("Raised")] = None,
     until: Annotated[Time, queries.until("Raised")] = None,
     order: Order = "newest",
     limit: Limit = queries.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> AlertPage:
-    """The inbox: alerts with the findings and evidence behind them and, where a recruiter's
-    risk is carried, the recruitment chain; newest first by default."""
-    asked = AlertQuery(status, risk_level, kind, entity_id, since, until)
+    """The inbox: alerts with their reasons, the findings and evidence behind them, the case
+    each was triaged into and, where a recruiter's risk is carried, the recruitment chain;
+    newest first by default."""
+    asked = AlertQuery(
+        status, risk_level, kind, entity_id, alert_type, indicator, country, since, until
+    )
     query = {**vars(asked), "order": order}
     where, direction = asked.where(caller.tenant_id), queries.direction(order)
     collection = ctx.db[collections.ALERTS]
@@ -249,7 +294,7 @@ async def list_alerts(
 
     page = await keyset.collect(
         scan,
-        _Explained(ctx, caller.tenant_id),
+        Explained(ctx, caller.tenant_id),
         position_of,
         start=queries.start(cursor, query, "time"),
         limit=limit,

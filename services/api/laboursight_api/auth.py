@@ -20,7 +20,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 def require(
     *roles: Role,
 ) -> Callable[[Request, HTTPAuthorizationCredentials | None], Awaitable[Principal]]:
-    """The caller, when their key is valid and has one of ``roles``."""
+    """The caller, when their key is active and has one of ``roles``: those of the route's
+    operation in ``rights.RIGHTS``, the access policy."""
 
     # One dependency for both checks: FastAPI's cost is per dependency, on every request.
     async def principal(request: Request, credentials: Credentials) -> Principal:
@@ -36,7 +37,7 @@ def require(
             raise ApiError(
                 401,
                 "unauthorized",
-                "the API key is invalid",
+                "the API key is unknown, revoked or expired",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         if caller.role not in roles:

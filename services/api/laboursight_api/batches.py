@@ -44,6 +44,7 @@ from .keys import Principal
 from .openapi import AUTHENTICATED, RETRY_AFTER, problem
 from .outbox import is_void
 from .problems import FieldError
+from .rights import roles
 from .withdrawals import may_have_landed
 
 BATCHES = "/v1/disclosure-batches"
@@ -169,7 +170,7 @@ async def upload(
     request: Request,
     response: Response,
     kind: Annotated[Format, Depends(upload_body)],
-    caller: Annotated[Principal, Depends(require("submitter"))],
+    caller: Annotated[Principal, Depends(require(*roles("submit disclosures")))],
     ctx: Annotated[Context, Depends(context)],
     idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
 ) -> BatchStatus:
@@ -222,7 +223,7 @@ async def upload(
 )
 async def status(
     batch_id: str,
-    caller: Annotated[Principal, Depends(require("submitter", "analyst", "auditor"))],
+    caller: Annotated[Principal, Depends(require(*roles("read disclosures")))],
     ctx: Annotated[Context, Depends(context)],
 ) -> BatchStatus:
     """A batch's progress: its lines accepted, rejected and still pending."""
@@ -240,7 +241,7 @@ async def status(
 )
 async def results(
     batch_id: str,
-    caller: Annotated[Principal, Depends(require("submitter", "analyst", "auditor"))],
+    caller: Annotated[Principal, Depends(require(*roles("read disclosures")))],
     ctx: Annotated[Context, Depends(context)],
     after: Annotated[
         int, Query(ge=0, le=10**9, description="Only lines after this line number")

@@ -49,7 +49,8 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "create-key",
         help="create an API key and print it",
         description="Store a new API key for a tenant in MongoDB (MONGODB_URI, MONGODB_DATABASE) "
-        "and print it; this is the only time the key is shown.",
+        "and print it; this is the only time the key is shown. A tenant's first admin key is "
+        "made so; its admins then manage its keys through the api (/v1/keys).",
     )
     create_key.add_argument("--tenant", required=True)
     create_key.add_argument("--role", required=True, choices=ROLES)

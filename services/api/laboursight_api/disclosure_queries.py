@@ -28,6 +28,7 @@ from .disclosures import FailureView
 from .keys import Principal
 from .outbox import Timing, is_shown
 from .queries import Cursor, Limit, Order, Time
+from .rights import roles
 
 router = APIRouter(prefix="/v1/disclosures", tags=["disclosures"])
 
@@ -162,7 +163,7 @@ def position_of(document: dict[str, Any]) -> Position:
 )
 async def list_disclosures(
     request: Request,
-    caller: Annotated[Principal, Depends(require("submitter", *queries.READERS))],
+    caller: Annotated[Principal, Depends(require(*roles("read disclosures")))],
     ctx: Annotated[Context, Depends(context)],
     status: Annotated[Status | None, Query(description="As the disclosure's own status")] = None,
     kind: Annotated[EntityKind | None, Query()] = None,

@@ -18,6 +18,7 @@ from .errors import ApiError, invalid_fields, invalid_json
 from .keys import Principal
 from .openapi import AUTHENTICATED, JSON_BODY, RETRY_AFTER, problem
 from .outbox import is_shown
+from .rights import roles
 from .validation import InvalidBody, InvalidJson, parse_disclosure
 
 router = APIRouter(prefix="/v1/disclosures", tags=["disclosures"])
@@ -90,7 +91,7 @@ async def _read_disclosure(request: Request) -> Disclosure:
 async def submit(
     request: Request,
     response: Response,
-    caller: Annotated[Principal, Depends(require("submitter"))],
+    caller: Annotated[Principal, Depends(require(*roles("submit disclosures")))],
     ctx: Annotated[Context, Depends(context)],
     idempotency_key: Annotated[str | None, Header(alias=idempotency.HEADER)] = None,
 ) -> dict[str, Any]:
@@ -120,7 +121,7 @@ async def submit(
 )
 async def status(
     disclosure_id: str,
-    caller: Annotated[Principal, Depends(require("submitter", "analyst", "auditor"))],
+    caller: Annotated[Principal, Depends(require(*roles("read disclosures")))],
     ctx: Annotated[Context, Depends(context)],
 ) -> DisclosureStatus:
     """The status of a disclosure and, once screened, its findings and judgement."""

@@ -20,9 +20,10 @@ from .context import Context, context
 from .errors import ApiError, invalid_fields
 from .keys import Principal
 from .openapi import AUTHENTICATED, problem
+from .rights import roles
 
 router = APIRouter(prefix="/v1/entities", tags=["entities"])
-Reader = Annotated[Principal, Depends(require("analyst", "auditor"))]
+Reader = Annotated[Principal, Depends(require(*roles("read entities")))]
 HISTORY_LIMIT = 50
 KINDS: tuple[EntityKind, ...] = ("supplier", "recruiter")
 

@@ -2,9 +2,10 @@
 score first (a score always reads as its level, so this is also highest level first), then
 those not scored yet (known only as the far end of a recruitment link).
 
-Entities are searched by id prefix, case-insensitive. Risk's profiles hold no names (a name is
-in the disclosure only), so there is no search by name. The indexes behind these queries are
-risk's (its ``create_indexes``).
+Entities are searched by id prefix and by a part of their name, both case-insensitive, and
+filtered by country; risk keeps the name and country of an entity's latest disclosure on its
+profile. The indexes behind these queries are risk's (its ``create_indexes``); a name is
+matched along the range the other filters read, as no index serves a match inside a string.
 """
 
 import re
@@ -21,6 +22,7 @@ from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import Indicator, RiskLevel
 
 from . import keyset, queries
+from .alert_queries import Country
 from .auth import require
 from .context import Context, context
 from .cursors import Position
@@ -36,6 +38,8 @@ Document = dict[str, Any]
 class EntitySummary(BaseModel):
     entity_kind: EntityKind
     entity_id: str
+    name: str | None = Field(description="As its latest disclosure names it")
+    country: str | None = Field(description="ISO 3166-1 alpha-2, as its latest disclosure says")
     risk_level: RiskLevel | None = Field(description="Null until anything scores it")
     score: int | None
     explanation: str
@@ -54,13 +58,19 @@ class EntityPage(BaseModel):
 @dataclass(frozen=True)
 class EntityQuery:
     id_prefix: str | None = None
+    name: str | None = None
     kind: EntityKind | None = None
     risk_level: RiskLevel | None = None
+    country: str | None = None
 
     def where(self, tenant_id: str) -> Document:
         found: Document = {"tenant_id": tenant_id}
         if self.id_prefix is not None:
             found["entity_id"] = {"$regex": "^" + re.escape(self.id_prefix), "$options": "i"}
+        if self.name is not None:
+            found["name"] = {"$regex": re.escape(self.name), "$options": "i"}
+        if self.country is not None:
+            found["country"] = self.country
         if self.kind is not None:
             found["entity_kind"] = self.kind
         if self.risk_level is not None:
@@ -105,6 +115,8 @@ def summary(document: Document) -> EntitySummary:
     return EntitySummary(
         entity_kind=kind,
         entity_id=entity_id,
+        name=document.get("name"),
+        country=document.get("country"),
         risk_level=document.get("risk_level"),
         score=document.get(SORT_FIELD),
         explanation=document.get("explanation", ""),
@@ -137,13 +149,16 @@ async def list_entities(
     caller: Annotated[Principal, Depends(require(*queries.READERS))],
     ctx: Annotated[Context, Depends(context)],
     id_prefix: Annotated[str | None, queries.text("Ids that start with this, in any case")] = None,
+    name: Annotated[str | None, queries.text("Names that hold this, in any case")] = None,
     kind: Annotated[EntityKind | None, Query()] = None,
     risk_level: Annotated[RiskLevel | None, Query(description="The effective level")] = None,
+    country: Country = None,
     limit: Limit = queries.DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> EntityPage:
-    """Suppliers and recruiters, highest risk first, then those not scored yet."""
-    asked = EntityQuery(id_prefix, kind, risk_level)
+    """Suppliers and recruiters, highest risk first, then those not scored yet; searched by id
+    prefix or a part of the name."""
+    asked = EntityQuery(id_prefix, name, kind, risk_level, country)
     query = vars(asked)
     scan = scan_of(
         ctx.db[collections.ENTITIES], asked.where(caller.tenant_id), risk_level is not None

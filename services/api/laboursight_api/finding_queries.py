@@ -32,6 +32,7 @@ from .context import Context, context
 from .cursors import Position
 from .keys import Principal
 from .queries import Cursor, Limit, Order, Time
+from .rights import roles
 
 router = APIRouter(prefix="/v1/findings", tags=["findings"])
 
@@ -172,7 +173,7 @@ def position_of(document: dict[str, Any]) -> Position:
 )
 async def list_findings(
     request: Request,
-    caller: Annotated[Principal, Depends(require(*queries.READERS))],
+    caller: Annotated[Principal, Depends(require(*roles("read findings")))],
     ctx: Annotated[Context, Depends(context)],
     entity_id: Annotated[str | None, queries.text("The supplier or recruiter id")] = None,
     kind: Annotated[EntityKind | None, Query(description="The entity's kind")] = None,

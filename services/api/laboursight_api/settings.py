@@ -16,6 +16,8 @@ class ApiSettings(Settings):
     api_idempotency_lock_s: float = Field(default=60.0, gt=0)
     # How long a verified key's stored document is reused before MongoDB is read again (0: never).
     api_key_cache_s: float = Field(default=10.0, ge=0)
+    # How often a process writes when its keys were last used: one bulk write, off the requests.
+    api_key_use_interval_s: float = Field(default=60.0, gt=0)
 
     # The deadline of the MongoDB writes that accept a disclosure: acknowledged within it is a
     # 202, otherwise a 503, and a write that reaches MongoDB after it is void (``outbox``).
@@ -51,3 +53,9 @@ class ApiSettings(Settings):
     api_batch_lease_s: float = Field(default=30.0, gt=0)
     # How often a replica looks for batches left unfinished (by a replica that died).
     api_batch_poll_s: float = Field(default=2.0, gt=0)
+
+    # Cases (``case_routes``): how often a replica publishes the case events a request left
+    # unpublished (its claim on one is ``api_relay_lease_s``), and how often it looks for cases
+    # past their due date.
+    api_case_relay_interval_s: float = Field(default=1.0, gt=0)
+    api_case_overdue_interval_s: float = Field(default=60.0, gt=0)

@@ -65,6 +65,10 @@ class Circuits:
             if not self._admits(circuit, now)
         ]
 
+    def open_count(self) -> int:
+        """Endpoints whose circuit is open or half-open."""
+        return sum(circuit.open_until is not None for circuit in self._circuits.values())
+
     def open_until(self, endpoint: Endpoint) -> datetime | None:
         circuit = self._circuits.get(endpoint)
         return circuit.open_until if circuit is not None else None

@@ -8,10 +8,12 @@ Guarantees:
   that dies mid-attempt leaves a claim that expires, and the delivery is attempted again with
   the same ``webhook-id`` — at least once, which receivers dedupe on.
 - **Never sent again once delivered or dead**: only ``pending`` deliveries are claimed.
-- **Each attempt signed afresh** (``WebhookSender``), recorded with its status code, error and
-  latency; a failure is due again after the retry policy's backoff, until its horizon, then
-  ``dead`` (it stays in ``deliveries`` for the operator and the analysts). A delivery whose
-  subscription was deleted ends ``dead`` unsent.
+- **Each attempt signed afresh** (``WebhookSender``) and sent to the subscription's URL as it
+  is then (a tenant that moved its endpoint gets its pending deliveries there), recorded with
+  the URL, status code, error and latency; a failure is due again after the retry policy's
+  backoff, until its horizon, then ``dead`` (it stays in ``deliveries`` for the operator and the
+  analysts, who may have it redelivered). A target the outbound policy refuses is ``dead`` at
+  once. A delivery whose subscription was deleted or deactivated ends ``dead`` unsent.
 - **One receiver cannot delay another's deliveries.** Attempts run concurrently (``concurrency``
   in all, at most the circuit's in-flight limit per endpoint, each bounded by
   ``attempt_timeout``); the deliveries of an endpoint whose circuit is open are not claimed, and
@@ -43,7 +45,15 @@ from laboursight_runtime.failures import is_transient
 from laboursight_schemas.envelope import now
 
 from .circuits import Circuits, Ticket
-from .metrics import ATTEMPT_SECONDS, BACKLOG, DELIVERY_SECONDS, OUTCOMES
+from .metrics import (
+    ATTEMPT_SECONDS,
+    BACKLOG,
+    DEAD,
+    DELIVERY_SECONDS,
+    DISPATCH_LAG,
+    OPEN_CIRCUITS,
+    OUTCOMES,
+)
 from .model import Attempt, AttemptRecord, Delivery, Endpoint, Subscription
 from .retries import RetryPolicy
 from .stores import Claim, DeliveryQueue, SubscriptionStore
@@ -191,7 +201,7 @@ class Dispatcher:
             delivery = claim.delivery
             subscription = by_id.get((delivery.tenant_id, delivery.subscription_id))
             if subscription is None:
-                self._spawn(self._cancel(claim, "subscription deleted"))
+                self._spawn(self._cancel(claim, "subscription deleted or deactivated"))
                 continue
             endpoint = delivery.endpoint
             reopens = self._circuits.open_until(endpoint)
@@ -258,13 +268,18 @@ class Dispatcher:
             return
         latency_s = time.perf_counter() - started
         at = self._clock()
-        opened_until = self._circuits.record(
-            ticket, healthy=answer.succeeded or not answer.retryable, now=at
-        )
+        opened_until = None
+        if answer.refused:
+            # Nothing was sent: it tells nothing of the receiver.
+            self._circuits.release(ticket)
+        else:
+            opened_until = self._circuits.record(
+                ticket, healthy=answer.succeeded or not answer.retryable, now=at
+            )
         # The endpoint's place is free before the outcome is written, for what waits for it.
         self._start_held(delivery.endpoint)
         try:
-            await self._settle(claim, AttemptRecord(answer, at, latency_s))
+            await self._settle(claim, AttemptRecord(answer, at, latency_s, subscription.url))
             if opened_until is not None:
                 await self._defer(delivery, opened_until, at)
         except Exception:
@@ -304,9 +319,10 @@ class Dispatcher:
         OUTCOMES.labels(host, outcome).inc()
         if settlement.status == "delivered":
             DELIVERY_SECONDS.labels(host).observe(
-                max(0.0, (record.at - delivery.alert_time).total_seconds())
+                max(0.0, (record.at - delivery.event_time).total_seconds())
             )
         elif settlement.status == "dead":
+            DEAD.labels(_why_dead(record.attempt)).inc()
             log.warning(
                 "webhook delivery dead",
                 extra={
@@ -325,6 +341,7 @@ class Dispatcher:
             log.exception("could not cancel a delivery", extra={"delivery_id": claim.delivery.id})
             return
         OUTCOMES.labels(claim.delivery.endpoint.host, "dead").inc()
+        DEAD.labels("unsubscribed").inc()
 
     async def _release(self, claims: Sequence[Claim], due_at: datetime) -> None:
         if not claims:
@@ -343,6 +360,7 @@ class Dispatcher:
         deferred += len(waiting)
         OUTCOMES.labels(endpoint.host, "deferred").inc(deferred)
         OUTCOMES.labels(endpoint.host, "dead").inc(dead)
+        DEAD.labels("horizon").inc(dead)
         log.warning(
             "circuit open: endpoint failing, its deliveries deferred",
             extra={
@@ -356,9 +374,21 @@ class Dispatcher:
 
     async def _backlog_loop(self) -> None:
         while True:
+            OPEN_CIRCUITS.set(self._circuits.open_count())
             try:
-                for status, count in (await self._queue.backlog()).items():
-                    BACKLOG.labels(status).set(count)
+                backlog = await self._queue.backlog()
             except Exception:
                 log.exception("could not count the delivery backlog")
+            else:
+                BACKLOG.labels("pending").set(backlog.pending)
+                BACKLOG.labels("dead").set(backlog.dead)
+                due = backlog.longest_due
+                lag = 0.0 if due is None else (self._clock() - due).total_seconds()
+                DISPATCH_LAG.set(max(0.0, lag))
             await asyncio.sleep(self._backlog_s)
+
+
+def _why_dead(attempt: Attempt) -> str:
+    if attempt.refused:
+        return "refused"
+    return "horizon" if attempt.retryable else "rejected"

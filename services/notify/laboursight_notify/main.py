@@ -1,4 +1,5 @@
-"""The notify service: alerts in, deliveries recorded, signed webhooks sent by the dispatcher."""
+"""The notify service: alerts and delivery requests in, deliveries recorded, signed webhooks sent
+by the dispatcher."""
 
 import argparse
 from collections.abc import Sequence
@@ -14,10 +15,17 @@ from laboursight_runtime.pipeline import subscribe_batch
 from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
-from laboursight_schemas.envelope import AlertEvent
+from laboursight_schemas.envelope import (
+    AlertEvent,
+    AlertUpdatedEvent,
+    RedeliveryRequestedEvent,
+    SubscriptionTestRequestedEvent,
+)
+from laboursight_schemas.upcasting import Readable
 
 from .dispatcher import Dispatcher
-from .handlers import RecordDeliveries
+from .handlers import CarryOutRequests, RecordDeliveries, RequestEvent
+from .model import AnyAlertEvent
 from .settings import NotifySettings
 from .stores import (
     DeliveryQueue,
@@ -29,6 +37,9 @@ from .stores import (
 from .webhooks import SignedWebhookSender, WebhookSender
 
 GROUP_ID = "notify"
+REQUESTS_GROUP_ID = "notify-requests"
+ALERT_EVENTS: Readable[AnyAlertEvent] = (AlertEvent, AlertUpdatedEvent)
+REQUEST_EVENTS: Readable[RequestEvent] = (RedeliveryRequestedEvent, SubscriptionTestRequestedEvent)
 
 
 def bootstrap(
@@ -41,9 +52,11 @@ def bootstrap(
 ) -> AsgiFastStream:
     """Wire the service; tests pass fakes for the ports, production takes the defaults.
 
-    The dispatcher starts after the broker and stops before it, so no webhook is sent by a
-    process that is not consuming, and none is in flight when the clients close. The webhook
-    sender's HTTP session opens at startup, in the loop that serves the app.
+    Two consumers: the alerts (``alerts.v1``, both event types) and the api's delivery
+    requests (``deliveries.requests.v1``), in groups of their own, both handing over to the one
+    dispatcher. The dispatcher starts after the broker and stops before it, so no webhook is
+    sent by a process that is not consuming, and none is in flight when the clients close. The
+    webhook sender's HTTP session opens at startup, in the loop that serves the app.
     """
     notify = notify if notify is not None else NotifySettings()
     broker = make_broker(settings, client_id="notify")
@@ -65,20 +78,31 @@ def bootstrap(
         lease=timedelta(seconds=notify.lease_s),
         poll_interval=timedelta(seconds=notify.poll_interval_s),
     )
-    record = RecordDeliveries(
-        subscriptions, deliveries, horizon=notify.retry_horizon, dispatch=dispatcher
-    )
-
-    consumer = subscribe_batch(
+    alerts = subscribe_batch(
         broker,
         settings,
         topics.ALERTS,
         group_id=GROUP_ID,
-        event_type=AlertEvent,
-        handle=record,
+        event_type=ALERT_EVENTS,
+        handle=RecordDeliveries(
+            subscriptions, deliveries, horizon=notify.retry_horizon, dispatch=dispatcher
+        ),
+    )
+    requests = subscribe_batch(
+        broker,
+        settings,
+        topics.DELIVERY_REQUESTS,
+        group_id=REQUESTS_GROUP_ID,
+        event_type=REQUEST_EVENTS,
+        handle=CarryOutRequests(
+            subscriptions, deliveries, horizon=notify.retry_horizon, dispatch=dispatcher
+        ),
     )
     app = consumer_app(
-        broker, consumers=[consumer], mongo=mongo, on_startup=[partial(create_indexes, db)]
+        broker,
+        consumers=[alerts, requests],
+        mongo=mongo,
+        on_startup=[partial(create_indexes, db)],
     )
     if signed is not None:
         app.on_startup(signed.open)
@@ -90,7 +114,8 @@ def bootstrap(
 
 DESCRIPTION = (
     "Run the notify service: read alerts, record a delivery for each of the tenant's webhook "
-    "subscriptions it reaches, and send them signed, retried with backoff and kept in MongoDB. "
+    "subscriptions it reaches, and send them signed, retried with backoff and kept in MongoDB; "
+    "carry out the redeliveries and test-sends the api asks for. "
     "It takes no arguments; it is configured by the environment (see the README): "
     "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
     "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "

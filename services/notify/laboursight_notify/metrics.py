@@ -27,3 +27,29 @@ BACKLOG = Gauge(
     "Deliveries pending (not yet delivered, still retried) and dead, over every tenant",
     ["status"],
 )
+DEAD = Counter(
+    "laboursight_webhook_dead_total",
+    "Deliveries that ended dead, by why: horizon (retried until the retry horizon, or past it "
+    "while the endpoint's circuit was open), rejected (a final answer: a 4xx other than 408 and "
+    "429, or a redirect), refused (the outbound policy refused the target), unsubscribed (the "
+    "subscription was deleted or deactivated)",
+    ["reason"],
+)
+DISPATCH_LAG = Gauge(
+    "laboursight_webhook_dispatch_lag_seconds",
+    "How long the pending delivery due longest ago has been due without being claimed: a few "
+    "poll intervals at most while the dispatchers keep up",
+)
+OPEN_CIRCUITS = Gauge(
+    "laboursight_webhook_open_circuits",
+    "Endpoints whose circuit this process holds open (or half-open), not attempted meanwhile",
+)
+REQUESTS = Counter(
+    "laboursight_webhook_requests_total",
+    "Delivery requests from the api carried out, by kind (redelivery, test)",
+    ["kind"],
+)
+REDELIVERED = Counter(
+    "laboursight_webhook_redelivered_total",
+    "Final deliveries made pending again by redelivery requests",
+)

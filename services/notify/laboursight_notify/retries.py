@@ -23,8 +23,9 @@ class RetryPolicy:
 
     - A 2xx is ``delivered``; a final answer (a 4xx other than 408 and 429) is ``dead`` at once.
     - Any other failure is due again after ``wait`` (tenacity's strategy, given the number of
-      attempts so far), but never later than ``expires_at``: the last retry falls on the horizon,
-      and a failure at or after it is ``dead``.
+      attempts so far, counted from the latest redelivery), but never later than ``expires_at``:
+      the last retry falls on the horizon, and a failure at or after it is ``dead``.
+    - A refusal by the outbound policy is ``dead`` at once: the same policy would refuse again.
     """
 
     # Full jitter, so the backlog of a receiver that comes back is spread out, not a stampede.
@@ -35,7 +36,7 @@ class RetryPolicy:
             return Settlement("delivered")
         if not attempt.retryable or at >= delivery.expires_at:
             return Settlement("dead")
-        wait_s = self.wait(_after_attempt(delivery.attempts + 1))
+        wait_s = self.wait(_after_attempt(delivery.attempts - delivery.retry_base + 1))
         return Settlement("pending", min(at + timedelta(seconds=wait_s), delivery.expires_at))
 
 

@@ -2,20 +2,25 @@
 adapters.
 
 ``deliveries`` is both the work queue of the dispatchers and the delivery log the api reads. One
-document per (alert event, subscription), ``_id`` = the delivery id (also the ``webhook-id``),
-which makes recording an alert twice a no-op and is notify's whole idempotency record:
+document per (event, subscription), ``_id`` = the delivery id (also the ``webhook-id``), which
+makes recording an event twice a no-op and is notify's whole idempotency record:
 
-- what is sent: ``tenant_id``, ``alert_id``, ``alert_event_id``, ``subscription_id``, ``url``,
-  ``body`` (the alert's CloudEvent, byte for byte what every attempt posts), ``alert_time``;
+- what is sent: ``tenant_id``, ``subscription_id``, ``event_id``, ``event_type`` (an alert
+  raised or updated, or a test-send's test event), ``alert_id`` (null for a test), ``url``
+  (where the latest attempt went), ``body`` (the CloudEvent, byte for byte what every attempt
+  posts), ``event_time``;
 - ``status``: ``pending``, then ``delivered`` (with ``delivered_at``) or ``dead`` (both final,
-  never sent again); ``recorded_at``, ``expires_at`` (the end of its retry horizon),
-  ``updated_at``;
+  sent again only when redelivered); ``recorded_at``, ``expires_at`` (the end of its retry
+  horizon), ``updated_at``;
 - ``due_at``: when a pending delivery is next to be attempted. A claim moves it to the end of the
   claim's lease and stores the claim's ``lease`` token, so no other dispatcher takes the delivery
   while the lease runs, and a crashed dispatcher's claim simply falls due again; a settled
   attempt keeps its claim's token as ``settled_lease``;
 - ``attempts``, ``last_status_code``, ``last_error``, and ``attempt_log``: the latest attempts,
-  each with its time, status code, error and latency.
+  each with its time, URL, status code, error and latency;
+- ``redeliveries``: the latest redelivery requests carried out on it (request id, time, API
+  key id), which also make carrying one out again a no-op; ``redelivered_at``, and
+  ``retry_base``, the attempts made before the latest redelivery.
 
 Every query on a delivery filters on its tenant; the claim and the backlog count cannot, since
 they read the queue as a whole. MongoDB errors are left to propagate: callers decide what a
@@ -25,7 +30,7 @@ transient failure means for them.
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -35,16 +40,30 @@ from pymongo.errors import BulkWriteError
 from laboursight_schemas import collections
 
 from .grouped_settles import GroupedSettles
-from .model import DEFAULT_MIN_RISK_LEVEL, AttemptRecord, Delivery, Endpoint, Subscription
+from .model import (
+    DEFAULT_EVENT_TYPE,
+    DEFAULT_MIN_RISK_LEVEL,
+    AttemptRecord,
+    Delivery,
+    Endpoint,
+    Filters,
+    Redelivery,
+    Subscription,
+    Told,
+)
 from .retries import Settlement
 
 Document = dict[str, Any]
 
 # The latest attempts kept on a delivery: enough to read a failure's history, bounded however
 # long the horizon.
-ATTEMPT_LOG_LENGTH = 20
+ATTEMPT_LOG_LENGTH = 50
+REDELIVERY_LOG_LENGTH = 20
 DUPLICATE_KEY = 11000
 DELIVERY_FIELDS = tuple(f.name for f in fields(Delivery))
+# What the fields of a delivery were called before test-sends and updates were delivered too.
+_FORMER_NAMES = {"event_id": "alert_event_id", "event_time": "alert_time"}
+_FORMER_DEFAULTS: Document = {"event_type": DEFAULT_EVENT_TYPE, "retry_base": 0}
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,16 @@ class Claim:
 
     delivery: Delivery
     lease: str
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """The queue as a whole: ``longest_due`` is the earliest ``due_at`` of a pending delivery
+    (a claimed one's is its lease's end)."""
+
+    pending: int
+    dead: int
+    longest_due: datetime | None
 
 
 class SubscriptionStore(Protocol):
@@ -110,8 +139,23 @@ class DeliveryQueue(Protocol):
         """
         ...
 
-    async def backlog(self) -> dict[str, int]:
-        """How many deliveries are ``pending`` and ``dead``, over every tenant."""
+    async def backlog(self) -> Backlog:
+        """How many deliveries are ``pending`` and ``dead``, over every tenant, and when the
+        pending delivery longest due fell due."""
+        ...
+
+    async def told(self, tenant_ids: Collection[str], alert_ids: Collection[str]) -> Told:
+        """(subscription id, alert id) of every delivery recorded of these alerts."""
+        ...
+
+    async def redeliver(self, redelivery: Redelivery, at: datetime, horizon: timedelta) -> int:
+        """Make the final deliveries ``redelivery`` names pending, due at ``at`` and retried
+        until ``at + horizon``, their attempt log kept; returns how many. A subscription's
+        redelivery (no ``delivery_id``) takes its alerts' deliveries, not its test-sends.
+
+        A delivery that carried out this request already (its ``redeliveries``) is left alone,
+        so a request read twice redelivers nothing twice.
+        """
         ...
 
 
@@ -121,7 +165,16 @@ def _subscription(doc: Document) -> Subscription:
         tenant_id=doc["tenant_id"],
         url=doc["url"],
         secret=doc["secret"],
-        min_risk_level=doc.get("min_risk_level", DEFAULT_MIN_RISK_LEVEL),
+        filters=Filters(
+            min_risk_level=doc.get("min_risk_level", DEFAULT_MIN_RISK_LEVEL),
+            countries=frozenset(doc.get("countries", ())),
+            entity_ids=frozenset(doc.get("entity_ids", ())),
+            indicators=frozenset(doc.get("indicators", ())),
+            alert_types=frozenset(doc.get("alert_types", ())),
+            updates=doc.get("updates", True),
+        ),
+        previous_secret=doc.get("previous_secret"),
+        previous_secret_until=doc.get("previous_secret_until"),
     )
 
 
@@ -137,7 +190,17 @@ class MongoSubscriptions:
 
 
 def _delivery(doc: Document) -> Delivery:
-    return Delivery(**{name: doc["_id" if name == "id" else name] for name in DELIVERY_FIELDS})
+    return Delivery(**{name: _field(doc, name) for name in DELIVERY_FIELDS})
+
+
+def _field(doc: Document, name: str) -> Any:
+    if name == "id":
+        return doc["_id"]
+    if name in doc:
+        return doc[name]
+    if name in _FORMER_NAMES:
+        return doc[_FORMER_NAMES[name]]
+    return _FORMER_DEFAULTS[name]
 
 
 def _pending(delivery: Delivery, due_at: datetime, lease: str | None) -> Document:
@@ -239,11 +302,13 @@ class MongoDeliveryQueue:
             "last_status_code": answer.status_code,
             "last_error": answer.error,
             "updated_at": attempt.at,
+            "url": attempt.url or claim.delivery.url,
         }
         if settlement.status == "delivered":
             changes["delivered_at"] = attempt.at
         logged = {
             "at": attempt.at,
+            "url": attempt.url or claim.delivery.url,
             "status_code": answer.status_code,
             "error": answer.error,
             "latency_ms": round(attempt.latency_s * 1000, 1),
@@ -302,26 +367,93 @@ class MongoDeliveryQueue:
         )
         return deferred.modified_count, dead.modified_count
 
-    async def backlog(self) -> dict[str, int]:
-        return {
-            status: await self._collection.count_documents({"status": status})
-            for status in ("pending", "dead")
+    async def backlog(self) -> Backlog:
+        pending = await self._collection.count_documents({"status": "pending"})
+        dead = await self._collection.count_documents({"status": "dead"})
+        first = await self._collection.find_one(
+            {"status": "pending"}, projection={"due_at": True}, sort=[("due_at", ASCENDING)]
+        )
+        return Backlog(pending, dead, None if first is None else first["due_at"])
+
+    async def told(self, tenant_ids: Collection[str], alert_ids: Collection[str]) -> Told:
+        if not alert_ids:
+            return set()
+        cursor = self._collection.find(
+            {"tenant_id": {"$in": sorted(tenant_ids)}, "alert_id": {"$in": sorted(alert_ids)}},
+            projection={"_id": False, "subscription_id": True, "alert_id": True},
+        )
+        return {(doc["subscription_id"], doc["alert_id"]) async for doc in cursor}
+
+    async def redeliver(self, redelivery: Redelivery, at: datetime, horizon: timedelta) -> int:
+        r = redelivery
+        which: Document = {
+            "tenant_id": r.tenant_id,
+            "subscription_id": r.subscription_id,
+            "status": {"$in": list(r.statuses)},
+            "redeliveries.request_id": {"$ne": r.request_id},
         }
+        if r.delivery_id is not None:
+            which["_id"] = r.delivery_id
+        else:
+            # A subscription's redelivery is of its alerts; a test-send is asked for again.
+            which["alert_id"] = {"$ne": None}
+        recorded = {op: t for op, t in (("$gte", r.since), ("$lt", r.until)) if t is not None}
+        if recorded:
+            which["recorded_at"] = recorded
+        carried_out = {"request_id": r.request_id, "at": at, "requested_by": r.requested_by}
+        # A pipeline update, to keep the attempts made so far as the base of the new backoff;
+        # every value is a $literal, so no id can be read as a field path.
+        update = [
+            {
+                "$set": {
+                    "status": {"$literal": "pending"},
+                    "due_at": {"$literal": at},
+                    "lease": None,
+                    "expires_at": {"$literal": at + horizon},
+                    "redelivered_at": {"$literal": at},
+                    "updated_at": {"$literal": at},
+                    "retry_base": "$attempts",
+                    "redeliveries": {
+                        "$slice": [
+                            {
+                                "$concatArrays": [
+                                    {"$ifNull": ["$redeliveries", []]},
+                                    [{"$literal": carried_out}],
+                                ]
+                            },
+                            -REDELIVERY_LOG_LENGTH,
+                        ]
+                    },
+                }
+            }
+        ]
+        result = await self._collection.update_many(which, update)
+        return result.modified_count
 
 
 async def create_indexes(db: AsyncDatabase[Document]) -> None:
     """Idempotent; run at start-up by the owner of ``deliveries``."""
+    recorded = [("recorded_at", DESCENDING), ("_id", DESCENDING)]
     await db[collections.DELIVERIES].create_indexes(
         [
             # The queue: what is due, oldest first; and the backlog counts.
             IndexModel([("status", ASCENDING), ("due_at", ASCENDING)], name="status_due"),
-            # The dead-letter inbox: a tenant's dead deliveries, newest first; and deferral of one
-            # endpoint's pending deliveries.
+            # The api's delivery log, newest first, whole or by one filter (``GET
+            # /v1/deliveries``); by status also the deferral of one endpoint's pending
+            # deliveries; by subscription also a redelivery of its dead ones; by alert also the
+            # subscriptions told of an alert.
+            IndexModel([("tenant_id", ASCENDING), *recorded], name="tenant_recorded"),
             IndexModel(
-                [("tenant_id", ASCENDING), ("status", ASCENDING), ("updated_at", DESCENDING)],
-                name="tenant_status_updated",
+                [("tenant_id", ASCENDING), ("status", ASCENDING), *recorded],
+                name="tenant_status_recorded",
             ),
-            # Every delivery of one alert, for the api's alert view.
-            IndexModel([("tenant_id", ASCENDING), ("alert_id", ASCENDING)], name="tenant_alert"),
+            IndexModel(
+                [("tenant_id", ASCENDING), ("subscription_id", ASCENDING), *recorded],
+                name="tenant_subscription_recorded",
+            ),
+            IndexModel(
+                [("tenant_id", ASCENDING), ("alert_id", ASCENDING), *recorded],
+                name="tenant_alert_recorded",
+            ),
         ]
     )

@@ -1,5 +1,6 @@
 """Sending one webhook: an HTTP POST signed with the Standard Webhooks scheme."""
 
+import asyncio
 import socket
 import ssl
 from datetime import UTC, datetime
@@ -24,6 +25,10 @@ TIMEOUT = aiohttp.ClientTimeout(total=None, connect=15.0, sock_connect=5.0, sock
 # Under the 5 s after which many servers (Node's default) drop an idle connection, so that a POST
 # is not sent on a connection its receiver is closing.
 KEEPALIVE_S = 5.0
+# What a failed answer's body may add to the attempt's error, for the subscriber to read in the
+# delivery log ("invalid signature"), and how long it may take to arrive.
+EXCERPT_BYTES = 256
+EXCERPT_WAIT_S = 1.0
 
 
 class Refused(OSError):
@@ -70,12 +75,16 @@ class SignedWebhookSender:
 
     - Redirects are not followed: a signed alert goes only to the URL the tenant registered, and a
       3xx is the attempt's answer.
-    - The answer's body is never read, whatever its size: the connection goes back to the pool
-      when the whole body had already arrived with the status, and is closed otherwise.
+    - A successful answer's body is never read, whatever its size; of a failed answer's, at most
+      ``EXCERPT_BYTES`` within ``EXCERPT_WAIT_S``, which end the attempt's error. The connection
+      goes back to the pool when the whole body had already arrived, and is closed otherwise.
     - Nothing is sent where ``policy`` refuses (``laboursight_runtime.outbound``): a URL whose
       host is an IP address is judged before the attempt, a name by the connector's resolver
       each time it is resolved, so the address connected to is the address judged. A refusal is
-      the attempt's error, as an unreachable receiver would be.
+      an attempt with ``refused`` set, which is final.
+    - Every secret the subscription signs with at the moment of the attempt signs it: after a
+      rotation, the old and the new, space-separated in ``webhook-signature`` as the scheme
+      allows, so a receiver holding either verifies it.
     - Certificates are checked against certifi's roots. No proxy is used, whatever
       ``HTTPS_PROXY`` says: aiohttp's reading of the environment costs two hand-offs to a thread
       and a read of ``~/.netrc`` on every POST.
@@ -133,14 +142,18 @@ class SignedWebhookSender:
             raise RuntimeError("the webhook sender is not open")
         refused = self._refusal(subscription.url)
         if refused is not None:
-            return Attempt(error=f"refused: {subscription.url} {refused}")
+            return Attempt(error=f"refused: {subscription.url} {refused}", refused=True)
         timestamp = datetime.now(UTC)
+        signatures = [
+            Webhook(secret).sign(message_id, timestamp, body)
+            for secret in subscription.signing_secrets(timestamp)
+        ]
         headers = {
-            # The body is the alert's CloudEvent: the HTTP binding's structured content mode.
+            # The body is the event's CloudEvent: the HTTP binding's structured content mode.
             "content-type": CLOUDEVENTS_JSON,
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
-            "webhook-signature": Webhook(subscription.secret).sign(message_id, timestamp, body),
+            "webhook-signature": " ".join(signatures),
         }
         try:
             async with self._session.post(
@@ -148,17 +161,19 @@ class SignedWebhookSender:
             ) as response:
                 status = response.status
                 reason = response.reason or ""
+                if 200 <= status < 300:
+                    return Attempt(status_code=status)
+                said = await _excerpt(response)
         # aiohttp's timeouts are ClientErrors and TimeoutErrors both; TimeoutError is caught for
         # any raised bare. The dispatcher's own timeout cancels, and a cancellation goes through.
         except (aiohttp.ClientError, TimeoutError) as error:
             if isinstance(error, aiohttp.ClientConnectorError) and isinstance(
                 error.os_error, Refused
             ):
-                return Attempt(error=str(error.os_error))
+                return Attempt(error=str(error.os_error), refused=True)
             return Attempt(error=f"{type(error).__name__}: {error}")
-        if 200 <= status < 300:
-            return Attempt(status_code=status)
-        return Attempt(status_code=status, error=f"HTTP {status} {reason}".strip())
+        answer = f"HTTP {status} {reason}".strip()
+        return Attempt(status_code=status, error=f"{answer}: {said}" if said else answer)
 
     def _refusal(self, url: str) -> str | None:
         """What can be judged before connecting: the URL, and its host if it is an address."""
@@ -166,3 +181,20 @@ class SignedWebhookSender:
         return outbound.url_refusal(url) or (
             None if literal is None else outbound.address_refusal([literal], self._policy)
         )
+
+
+async def _excerpt(response: aiohttp.ClientResponse) -> str:
+    """The start of a failed answer's body, as one line of printable text; what does not come
+    in time, or at all, is left out."""
+    read = b""
+    try:
+        async with asyncio.timeout(EXCERPT_WAIT_S):
+            while len(read) < EXCERPT_BYTES:
+                chunk = await response.content.read(EXCERPT_BYTES - len(read))
+                if not chunk:
+                    break
+                read += chunk
+    except (aiohttp.ClientError, TimeoutError):
+        pass
+    text = read.decode("utf-8", errors="replace")
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())

@@ -15,6 +15,7 @@ from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import RISK_LEVELS, SCORE_BANDS, FindingsComputed, RiskLevel
 
 from .profile import Inheritance, Link, Own, Profile, rank
+from .reasons import carried
 
 MAJORITY_SHARE = 0.5
 LOWEST_PASSED_ON: RiskLevel = "medium"
@@ -97,6 +98,7 @@ def inherit(link: Link, recruiter: Own) -> Inheritance | None:
         indicators=indicators,
         disclosure_id=recruiter.disclosure_id,
         link=link,
+        reasons=carried(recruiter.reasons, link.recruiter_id),
         explanation=(
             f"Inherits {level} risk (score {score}) from recruiter {link.recruiter_id}, "
             f"{_staffing(link)}{'' if majority else _lowered(link, recruiter)}, because of "

@@ -1,14 +1,17 @@
 """Risk's MongoDB documents: what each collection holds, to and from the domain's objects."""
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
 from laboursight_schemas.collections import entity_key
-from laboursight_schemas.findings import AlertRaised
+from laboursight_schemas.findings import AlertRaised, AlertUpdated
 
+from .alerts import Alert
 from .fold import Screening, screening_id
 from .outbox import OutboxEntry
 from .profile import Inheritance, Link, Own, Profile
+from .reasons import Reason
 
 
 def stored_now() -> datetime:
@@ -26,15 +29,25 @@ def profile_document(p: Profile, now: datetime) -> dict[str, Any]:
         "tenant_id": p.tenant_id,
         "entity_kind": p.entity_kind,
         "entity_id": p.entity_id,
+        # What the api's entity search reads: the latest name and country disclosed.
+        "name": p.name,
+        "country": p.country,
         "risk_level": p.risk_level,
         "score": p.score,
         "explanation": p.explanation,
-        # vars(), not dataclasses.asdict: the parts are flat but for one link, and asdict's
-        # deep copy was the larger part of a batch's time.
+        # vars(), not dataclasses.asdict: the parts are flat but for one link and the reasons,
+        # and asdict's deep copy was the larger part of a batch's time.
         "own": None
         if p.own is None
-        else {**vars(p.own), "period_end": p.own.period_end.isoformat()},
-        "inherited": [{**vars(i), "link": vars(i.link)} for i in p.inherited],
+        else {
+            **vars(p.own),
+            "period_end": p.own.period_end.isoformat(),
+            "reasons": [vars(r) for r in p.own.reasons],
+        },
+        "inherited": [
+            {**vars(i), "link": vars(i.link), "reasons": [vars(r) for r in i.reasons]}
+            for i in p.inherited
+        ],
         "links": [vars(k) for k in p.links],
         "version": p.version,
         "updated_at": now,
@@ -54,15 +67,29 @@ def profile(doc: dict[str, Any]) -> Profile:
                 **own,
                 "period_end": date.fromisoformat(own["period_end"]),
                 "indicators": tuple(own["indicators"]),
+                "reasons": _reasons(own["reasons"]),
             }
         ),
         links=tuple(Link(**k) for k in doc["links"]),
         inherited=tuple(
-            Inheritance(**{**i, "indicators": tuple(i["indicators"]), "link": Link(**i["link"])})
+            Inheritance(
+                **{
+                    **i,
+                    "indicators": tuple(i["indicators"]),
+                    "link": Link(**i["link"]),
+                    "reasons": _reasons(i["reasons"]),
+                }
+            )
             for i in doc["inherited"]
         ),
         version=doc["version"],
+        name=doc["name"],
+        country=doc["country"],
     )
+
+
+def _reasons(docs: list[dict[str, Any]]) -> tuple[Reason, ...]:
+    return tuple(Reason(**{**r, "fields": tuple(r["fields"])}) for r in docs)
 
 
 def findings_document(s: Screening, now: datetime) -> dict[str, Any]:
@@ -77,28 +104,99 @@ def findings_document(s: Screening, now: datetime) -> dict[str, Any]:
     }
 
 
-def outbox_document(e: OutboxEntry) -> dict[str, Any]:
-    """An alert, unpublished; ``_id`` is the alert id, which derives from the dedupe key."""
+def alert(doc: dict[str, Any]) -> Alert:
+    """The alert a document of ``alerts`` holds, as the policy reads it."""
+    model = AlertUpdated if doc["revision"] else AlertRaised
+    return Alert(
+        tenant_id=doc["tenant_id"],
+        data=model.model_validate(doc["alert"]),
+        body=doc["body"],
+        resolved_with=frozenset(doc["resolved_with"]),
+        case_id=doc["case_id"],
+        case_revision=doc["case_revision"],
+        dismissal_id=doc["dismissal_id"],
+    )
+
+
+def alert_update(
+    state: Alert, stored: dict[str, Any] | None, revisions: Sequence[OutboxEntry]
+) -> dict[str, Any]:
+    """The update that takes ``stored`` (None: no document yet) to ``state`` with its new
+    ``revisions`` appended, outbox fields included.
+
+    Top level, for the api's lists and the relay: ``status``, ``revision``, ``alert_type``,
+    ``raised_at`` (revision 0's time, the inbox's order), ``updated_at`` (the latest revision's);
+    ``alert`` is the latest revision's event data. Outbox: ``revisions`` holds every revision
+    ever made (the events, in order), ``published_revision`` the highest published in order,
+    ``published`` whether that is the latest, ``pending_at`` the time of the oldest revision
+    still unpublished (the relay's grace) and ``published_at`` the last mark.
+    """
+    latest = state.data.model_dump(mode="json")
+    fields: dict[str, Any] = {
+        "status": state.status,
+        "revision": state.revision,
+        "alert": latest,
+        "body": state.body,
+        "resolved_with": sorted(state.resolved_with),
+        "case_id": state.case_id,
+        "case_revision": state.case_revision,
+        "dismissal_id": state.dismissal_id,
+    }
+    update: dict[str, Any] = {"$set": fields}
+    if revisions:
+        last = revisions[-1]
+        fields |= {
+            "published": False,
+            "updated_at": last.at,
+            "correlation_id": last.correlation_id,
+            "source_event_id": last.source_event_id,
+        }
+        if stored is None or stored["published"]:
+            fields["pending_at"] = revisions[0].at
+        update["$push"] = {
+            "revisions": {
+                "$each": [
+                    _revision(e, latest if e.alert is state.data else None) for e in revisions
+                ]
+            }
+        }
+    if stored is None:
+        update["$setOnInsert"] = {
+            "dedupe_key": state.data.dedupe_key,
+            "alert_type": state.data.alert_type,
+            "raised_at": revisions[0].at,
+            "published_revision": -1,
+        }
+    return update
+
+
+def _revision(e: OutboxEntry, dumped: dict[str, Any] | None) -> dict[str, Any]:
     return {
-        "_id": e.alert.alert_id,
-        "tenant_id": e.tenant_id,
-        "dedupe_key": e.alert.dedupe_key,
+        "revision": e.revision,
+        "at": e.at,
         "source_event_id": e.source_event_id,
         "correlation_id": e.correlation_id,
-        "status": "open",
-        "published": False,
-        "raised_at": e.raised_at,
-        "alert": e.alert.model_dump(mode="json"),
+        "alert": e.alert.model_dump(mode="json") if dumped is None else dumped,
     }
 
 
-def outbox_entry(doc: dict[str, Any]) -> OutboxEntry:
-    raised_at: datetime = doc["raised_at"]
+def unpublished(doc: dict[str, Any]) -> list[OutboxEntry]:
+    """The revisions of ``doc`` after its last published one, in order."""
+    return [
+        _entry(doc["tenant_id"], r)
+        for r in doc["revisions"]
+        if r["revision"] > doc["published_revision"]
+    ]
+
+
+def _entry(tenant_id: str, revision: dict[str, Any]) -> OutboxEntry:
+    at: datetime = revision["at"]
+    model = AlertUpdated if revision["revision"] else AlertRaised
     return OutboxEntry(
-        tenant_id=doc["tenant_id"],
-        alert=AlertRaised.model_validate(doc["alert"]),
-        source_event_id=doc["source_event_id"],
-        correlation_id=doc["correlation_id"],
+        tenant_id=tenant_id,
+        alert=model.model_validate(revision["alert"]),
+        source_event_id=revision["source_event_id"],
+        correlation_id=revision["correlation_id"],
         # A client without tz_aware reads UTC times back naive.
-        raised_at=raised_at.replace(tzinfo=UTC) if raised_at.tzinfo is None else raised_at,
+        at=at.replace(tzinfo=UTC) if at.tzinfo is None else at,
     )

@@ -3,7 +3,10 @@
 Each event is settled (propagation.py) on the profiles as the events before it in the batch left
 them (an overlay over what ``load`` returns), so an entity touched twice in a batch sees the
 first event's result, exactly as if the events had been handled one at a time. The outcome is
-the final state of every profile the batch changed, to be written once each.
+the final state of every profile the batch changed, to be written once each, and the alert
+revisions those changes publish: the alert policy (alert_policy.py) goes over every change in
+the same order, each alert as the changes before it left it, on the alerts of every entity
+changed, loaded in one query once the profiles are settled.
 
 A screening is recorded once: an event whose screening (disclosure, rule set, reference
 edition) is already recorded, or came earlier in the batch, is skipped and changes nothing.
@@ -19,11 +22,13 @@ from dataclasses import dataclass
 from functools import partial
 
 from laboursight_schemas.disclosure import EntityKind
-from laboursight_schemas.findings import AlertRaised, FindingsComputed
+from laboursight_schemas.findings import FindingsComputed
 
+from .alert_policy import evaluate
+from .alerts import ALERT_TYPES, Alert, alert_id
 from .chain import end_id, far_end
 from .profile import Profile
-from .propagation import settle
+from .propagation import Change, settle
 
 EntityRef = tuple[str, EntityKind, str]
 """tenant id, entity kind, entity id."""
@@ -31,7 +36,11 @@ EntityRef = tuple[str, EntityKind, str]
 ScreeningKey = tuple[str, str]
 """tenant id, screening id."""
 
+AlertKey = tuple[str, str]
+"""tenant id, alert id."""
+
 LoadMany = Callable[[Collection[EntityRef]], Awaitable[dict[EntityRef, Profile]]]
+LoadAlerts = Callable[[Collection[AlertKey]], Awaitable[dict[AlertKey, Alert]]]
 
 
 def screening_id(computed: FindingsComputed) -> str:
@@ -69,27 +78,41 @@ class Screening:
 
 
 @dataclass(frozen=True)
-class Raised:
-    alert: AlertRaised
+class Revised:
+    """An alert with the revision a screening's change published."""
+
+    alert: Alert
     cause: Screening
 
 
 @dataclass(frozen=True)
 class Folded:
     """What the batch writes: the screenings to record, in order; the final state of every
-    profile it changed; the alerts it raised, each once, in the order raised."""
+    profile it changed; every alert revision it publishes, in order (one alert may have more
+    than one)."""
 
     recorded: tuple[Screening, ...]
     profiles: tuple[Profile, ...]
-    alerts: tuple[Raised, ...]
+    alerts: tuple[Revised, ...]
+
+    @property
+    def alert_states(self) -> tuple[Alert, ...]:
+        """The final state of every alert the batch revised."""
+        final = {(r.alert.tenant_id, r.alert.alert_id): r.alert for r in self.alerts}
+        return tuple(final.values())
 
 
-async def fold(batch: Sequence[Screening], recorded: Set[ScreeningKey], load: LoadMany) -> Folded:
+async def fold(
+    batch: Sequence[Screening],
+    recorded: Set[ScreeningKey],
+    load: LoadMany,
+    load_alerts: LoadAlerts,
+) -> Folded:
     fresh = _fresh(batch, recorded)
     known = _Known(load)
     await _prefetch(fresh, known)
     overlay: dict[EntityRef, Profile] = {}
-    raised: dict[tuple[str, str], Raised] = {}
+    changes: list[tuple[Screening, Change]] = []
     for screening in fresh:
         outcome = await settle(
             partial(_load_overlaid, overlay, known, screening.tenant_id),
@@ -97,9 +120,33 @@ async def fold(batch: Sequence[Screening], recorded: Set[ScreeningKey], load: Lo
             computed=screening.computed,
         )
         overlay.update({_ref(p): p for p in outcome.profiles})
-        for alert in outcome.alerts:
-            raised.setdefault((screening.tenant_id, alert.alert_id), Raised(alert, screening))
-    return Folded(tuple(fresh), tuple(overlay.values()), tuple(raised.values()))
+        changes += [(screening, change) for change in outcome.changes]
+    revised = await _alerted(changes, load_alerts)
+    return Folded(tuple(fresh), tuple(overlay.values()), revised)
+
+
+async def _alerted(
+    changes: Sequence[tuple[Screening, Change]], load_alerts: LoadAlerts
+) -> tuple[Revised, ...]:
+    keyed = [(s, c, _alert_keys(c.after)) for s, c in changes]
+    wanted = {key for _, _, keys in keyed for key in keys}
+    alerts = dict(await load_alerts(wanted)) if wanted else {}
+    revised = []
+    for screening, change, keys in keyed:
+        for alert_type, key in zip(ALERT_TYPES, keys, strict=True):
+            new = evaluate(
+                alerts.get(key), alert_type, change.before, change.after, screening.computed
+            )
+            if new is not None:
+                alerts[key] = new
+                revised.append(Revised(new, screening))
+    return tuple(revised)
+
+
+def _alert_keys(profile: Profile) -> list[AlertKey]:
+    """The key of each of ``ALERT_TYPES``' alerts of ``profile``'s entity, in that order."""
+    tenant, kind, entity = profile.tenant_id, profile.entity_kind, profile.entity_id
+    return [(tenant, alert_id(tenant, kind, entity, t)) for t in ALERT_TYPES]
 
 
 def _fresh(batch: Sequence[Screening], recorded: Set[ScreeningKey]) -> list[Screening]:

@@ -1,4 +1,5 @@
-"""The risk service: findings in, entity risk and alerts out."""
+"""The risk service: findings in, entity risk and alerts out; the analysts' case events in,
+alert status out."""
 
 import argparse
 from collections.abc import Sequence
@@ -15,11 +16,13 @@ from laboursight_schemas import topics
 from laboursight_schemas.envelope import FindingsEvent
 
 from .broker_log import KafkaAlertLog
+from .case_events import CASE_EVENTS, RecordCaseEvents
 from .handlers import RecordFindings
 from .relay import OutboxRelay
 from .store import MongoRiskStore
 
 GROUP = "risk"
+CASES_GROUP = "risk-cases"
 
 
 def bootstrap(settings: Settings) -> AsgiFastStream:
@@ -27,7 +30,7 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
     client = make_client(settings)
     store = MongoRiskStore(client, settings.mongodb_database)
     publisher = KafkaPublisher(broker)
-    consumer = subscribe_batch(
+    findings = subscribe_batch(
         broker,
         settings,
         topics.FINDINGS,
@@ -35,8 +38,17 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
         event_type=FindingsEvent,
         handle=RecordFindings(store, publisher),
     )
+    # A group of its own: a rebalance or a halt of one stream never pauses the other.
+    cases = subscribe_batch(
+        broker,
+        settings,
+        topics.CASES,
+        group_id=CASES_GROUP,
+        event_type=CASE_EVENTS,
+        handle=RecordCaseEvents(store, publisher),
+    )
     app = consumer_app(
-        broker, consumers=[consumer], mongo=client, on_startup=[store.create_indexes]
+        broker, consumers=[findings, cases], mongo=client, on_startup=[store.create_indexes]
     )
     relay = OutboxRelay(store.outbox, publisher, KafkaAlertLog(settings.kafka_bootstrap_servers))
     # Once the broker is connected, and stopped before it disconnects.
@@ -46,8 +58,8 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
 
 
 DESCRIPTION = (
-    "Run the risk service: read findings, keep each entity's risk profile in MongoDB and raise "
-    "alerts. It takes no arguments; it is configured by the environment (see the README): "
+    "Run the risk service: read findings, keep each entity's risk profile in MongoDB, raise and "
+    "update alerts, and follow the analysts' case events to set each alert's status. It takes no arguments; it is configured by the environment (see the README): "
     "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
     "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
     "HTTP_HOST/HTTP_PORT (health and metrics) and LOG_LEVEL."

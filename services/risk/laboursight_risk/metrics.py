@@ -4,11 +4,12 @@ from prometheus_client import Counter, Gauge
 
 OUTBOX_BACKLOG = Gauge(
     "laboursight_alert_outbox_backlog",
-    "Alerts in risk's outbox not yet published, as the relay last counted them",
+    "Alerts in risk's outbox with a revision not yet published, as the relay last counted them",
 )
 OUTBOX_RELAYED = Counter(
     "laboursight_alert_outbox_relayed_total",
-    "Alerts the outbox relay published because nothing had published them in time",
+    "Alert events (revisions) the outbox relay published because nothing had published them in "
+    "time",
 )
 BATCH_CONFLICTS = Counter(
     "laboursight_risk_batch_conflicts_total",

@@ -1,28 +1,25 @@
-"""The risk profile of one entity and the decision to alert: plain Python, no I/O.
+"""The risk profile of one entity: plain Python, no I/O.
 
 A profile has two parts. Its own judgement follows the entity's latest disclosure by period end
 (ties: the later one processed, which per entity is the partition order). A supplier also
 inherits from the recruiters that staff it (chain.py). The effective level and score are the
-highest of the parts. An alert is raised when the effective level reaches ``high`` or
-``critical`` from below, once per escalation, never for a level it already had.
+highest of the parts. Its name and country are the latest its own disclosures gave. What it
+alerts on is alert_policy.py's.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
-from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
-from laboursight_schemas.envelope import derived_event_id
 from laboursight_schemas.findings import (
     CONTEXT_INDICATORS,
     RISK_LEVELS,
-    AlertRaised,
     FindingsComputed,
     Indicator,
     RiskLevel,
 )
 
-ALERT_LEVELS: frozenset[RiskLevel] = frozenset({"high", "critical"})
+from .reasons import Reason, reasons_of
 
 
 @dataclass(frozen=True)
@@ -38,6 +35,8 @@ class Own:
     explanation: str
     rule_set_version: str
     reference_data_edition: str
+    forced_labour_likely: bool
+    reasons: tuple[Reason, ...]
 
     @property
     def counted_indicators(self) -> tuple[Indicator, ...]:
@@ -73,6 +72,7 @@ class Inheritance:
     disclosure_id: str
     link: Link
     explanation: str
+    reasons: tuple[Reason, ...]
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,8 @@ class Profile:
     links: tuple[Link, ...]
     inherited: tuple[Inheritance, ...]
     version: int
+    name: str | None = None
+    country: str | None = None
 
     @property
     def risk_level(self) -> RiskLevel | None:
@@ -121,6 +123,17 @@ def moves(current: Profile, computed: FindingsComputed) -> bool:
     return current.own is None or computed.period.end >= current.own.period_end
 
 
+def disclosed(current: Profile, computed: FindingsComputed) -> Profile:
+    """``current`` judged on ``computed``, with the name and country it gives; a disclosure that
+    gives none leaves those already known."""
+    return replace(
+        current,
+        own=own_judgement(computed),
+        name=computed.entity_name or current.name,
+        country=computed.entity_country or current.country,
+    )
+
+
 def own_judgement(computed: FindingsComputed) -> Own:
     judgement = computed.judgement
     return Own(
@@ -133,45 +146,6 @@ def own_judgement(computed: FindingsComputed) -> Own:
         explanation=judgement.explanation,
         rule_set_version=computed.rule_set_version,
         reference_data_edition=computed.reference_data_edition,
-    )
-
-
-def alert(
-    tenant_id: str, before: RiskLevel | None, after: Profile, cause: FindingsComputed
-) -> AlertRaised | None:
-    """The alert ``after`` raises when ``cause`` moved the entity from ``before``, if any.
-
-    The alert names what holds the entity at its new level: its own findings, the recruiters
-    it inherits that level from, or both.
-    """
-    level, score = after.risk_level, after.score
-    if level is None or score is None or level not in ALERT_LEVELS or rank(level) <= rank(before):
-        return None
-    own = after.own if after.own is not None and after.own.risk_level == level else None
-    heirs = [p for p in after.inherited if p.risk_level == level]
-    indicators = list(
-        dict.fromkeys(
-            [*(own.counted_indicators if own else ()), *(i for p in heirs for i in p.indicators)]
-        )
-    )
-    key = entity_key(tenant_id, after.entity_kind, after.entity_id)
-    dedupe_key = f"{key}/{level}/{cause.disclosure_id}"
-    reasons = " ".join(([own.explanation] if own else []) + [p.explanation for p in heirs])
-    return AlertRaised(
-        alert_id=derived_event_id("alert", dedupe_key),
-        dedupe_key=dedupe_key,
-        entity_kind=after.entity_kind,
-        entity_id=after.entity_id,
-        risk_level=level,
-        previous_risk_level=before,
-        score=score,
-        indicators=indicators,
-        disclosure_id=cause.disclosure_id,
-        period_end=cause.period.end,
-        rule_set_version=cause.rule_set_version,
-        reference_data_edition=cause.reference_data_edition,
-        summary=(
-            f"{after.entity_kind.capitalize()} {after.entity_id} is now at {level} risk "
-            f"(score {score}, was {before or 'unscored'}): {', '.join(indicators)}. {reasons}"
-        ),
+        forced_labour_likely=judgement.forced_labour_likely,
+        reasons=reasons_of(computed),
     )

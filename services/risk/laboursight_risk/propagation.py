@@ -1,5 +1,5 @@
 """What one findings event changes: the entity's profile, the far ends of its chain links,
-and the suppliers whose inheritance follows; and the alerts those changes raise.
+and the suppliers whose inheritance follows; each change before and after, for the alert policy.
 
 A batch is settled event by event inside one transaction (fold.py), which only loads and saves.
 A link is kept at both of its ends, and an event writes every profile whose share of the chain
@@ -11,22 +11,33 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 
 from laboursight_schemas.disclosure import EntityKind
-from laboursight_schemas.findings import AlertRaised, FindingsComputed
+from laboursight_schemas.findings import FindingsComputed
 
 from .chain import declared_links, end_id, far_end, inheritance, replace_declared
-from .profile import Profile, alert, moves, own_judgement, unknown
+from .profile import Profile, disclosed, moves, unknown
 
 Load = Callable[[EntityKind, Collection[str]], Awaitable[dict[str, Profile]]]
 
 
 @dataclass(frozen=True)
+class Change:
+    before: Profile
+    after: Profile
+
+
+@dataclass(frozen=True)
 class Outcome:
-    profiles: tuple[Profile, ...]
-    alerts: tuple[AlertRaised, ...]
+    """Every profile the event changed, before and after (its version advanced)."""
+
+    changes: tuple[Change, ...]
+
+    @property
+    def profiles(self) -> tuple[Profile, ...]:
+        return tuple(c.after for c in self.changes)
 
 
 async def settle(load: Load, *, tenant_id: str, computed: FindingsComputed) -> Outcome:
-    """The profiles to save (their versions advanced) and the alerts to raise."""
+    """The profiles ``computed`` changes, before and after."""
     kind, entity_id = computed.entity_kind, computed.entity_id
 
     async def profiles(of: EntityKind, ids: Collection[str]) -> dict[str, Profile]:
@@ -35,11 +46,9 @@ async def settle(load: Load, *, tenant_id: str, computed: FindingsComputed) -> O
 
     before_entity = (await profiles(kind, [entity_id]))[entity_id]
     if not moves(before_entity, computed):
-        return Outcome((), ())
+        return Outcome(())
     declared = declared_links(computed)
-    entity = replace_declared(
-        replace(before_entity, own=own_judgement(computed)), kind, entity_id, declared
-    )
+    entity = replace_declared(disclosed(before_entity, computed), kind, entity_id, declared)
     far_kind = far_end(kind)
     far_ids = sorted({end_id(k, far_kind) for k in before_entity.links + entity.links})
     before = {(kind, entity_id): before_entity}
@@ -55,10 +64,10 @@ async def settle(load: Load, *, tenant_id: str, computed: FindingsComputed) -> O
     for key in suppliers:
         after[key] = replace(after[key], inherited=inheritance(after[key], recruiters))
 
-    changed = [
-        (before[key], replace(p, version=before[key].version + 1))
-        for key, p in after.items()
-        if p != before[key]
-    ]
-    raised = (alert(tenant_id, old.risk_level, new, computed) for old, new in changed)
-    return Outcome(tuple(new for _, new in changed), tuple(a for a in raised if a is not None))
+    return Outcome(
+        tuple(
+            Change(before[key], replace(p, version=before[key].version + 1))
+            for key, p in after.items()
+            if p != before[key]
+        )
+    )

@@ -3,18 +3,18 @@ be delivered again.
 
 Guarantees, while the relay runs:
 
-- Every alert committed to the outbox is published: an entry still unpublished ``grace_s``
-  after it was raised (its handler crashed between commit and publish, or the broker failed
-  it) is published and marked, and tried again every ``interval_s`` until that succeeds. It
-  never depends on the source event being redelivered, which a broker that lost its memory
-  would never do.
-- The grace keeps the relay off the alerts the handler is publishing right after its commit.
+- Every alert revision committed to the outbox is published: an alert with a revision still
+  unpublished ``grace_s`` after it was made (its handler crashed between commit and publish, or
+  the broker failed it) has its unpublished revisions published in order and marked, and tried
+  again every ``interval_s`` until that succeeds. It never depends on the source event being
+  redelivered, which a broker that lost its memory would never do.
+- The grace keeps the relay off the revisions a handler is publishing right after its commit.
   Several relays (one per risk instance), or a relay and a slow handler, may publish the same
-  entry: its event is the same each time (outbox.py), so notify delivers it once.
+  revision: its event is the same each time (outbox.py), so notify delivers it once.
 - A broker that loses records it acknowledged (memory storage restarted, a log truncated) is
   noticed on the next run by an end offset of alerts.v1 going back (broker_log.py): every alert
-  published in the ``redrive_s`` before is marked unpublished and published again. It may be
-  one notify already delivered; notify delivers an event id once.
+  published in the ``redrive_s`` before is marked unpublished and published again, every
+  revision in order. It may be one notify already delivered; notify delivers an event id once.
 - The backlog (``laboursight_alert_outbox_backlog``) is counted on every run.
 """
 
@@ -27,7 +27,7 @@ from laboursight_runtime.kafka import BatchPublisher
 
 from .broker_log import BrokerLog
 from .metrics import OUTBOX_BACKLOG, OUTBOX_REDRIVEN, OUTBOX_RELAYED
-from .outbox import Unpublished, deliver
+from .outbox import Unpublished, alerts_in, deliver
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,8 @@ class OutboxRelay:
         self._task: asyncio.Task[None] | None = None
 
     async def relay_once(self) -> int:
-        """Publish every entry past its grace now, a page at a time; returns how many."""
+        """Publish every revision past its grace now, a page of alerts at a time; returns how
+        many revisions."""
         try:
             await self._check_log()
         except Exception as error:
@@ -69,10 +70,13 @@ class OutboxRelay:
             await deliver(stale, self._publisher, self._outbox)
             OUTBOX_RELAYED.inc(len(stale))
             relayed += len(stale)
-            if len(stale) < self._page:
+            if alerts_in(stale) < self._page:
                 break
         if relayed:
-            log.warning("outbox relay published alerts left unpublished", extra={"alerts": relayed})
+            log.warning(
+                "outbox relay published alert revisions left unpublished",
+                extra={"revisions": relayed},
+            )
             # So that a loss of what this run published is seen on the next.
             with contextlib.suppress(Exception):
                 self._ends = await self._log.end_offsets()

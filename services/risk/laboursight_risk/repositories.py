@@ -1,8 +1,8 @@
-"""Risk's repositories: entities, findings and the alert outbox, each one collection.
+"""Risk's repositories: entities, findings and alerts (with their outbox), each one collection.
 
 They only load and write. Inside a unit of work every call runs in its transaction, and each
 write is one ``bulk_write`` (or ``insert_many``) for the whole batch; the outbox outside a unit
-of work is what the handler marks after the commit and what the relay reads.
+of work is what the handlers mark after their commit and what the relay reads.
 """
 
 from collections import defaultdict
@@ -18,7 +18,8 @@ from laboursight_schemas import collections
 from laboursight_schemas.collections import entity_key
 
 from . import documents
-from .fold import EntityRef, Screening, ScreeningKey
+from .alerts import Alert
+from .fold import AlertKey, EntityRef, Screening, ScreeningKey
 from .outbox import OutboxEntry
 from .profile import Profile
 
@@ -43,10 +44,17 @@ class Findings(Protocol):
         ...
 
 
-class Outbox(Protocol):
-    async def add(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
-        """Adds the entries whose alert the outbox does not hold yet and returns them: an alert
-        raised again is the same alert, and keeps its state."""
+class Alerts(Protocol):
+    async def get(self, keys: Collection[AlertKey]) -> dict[AlertKey, Alert]:
+        """The alerts of ``keys`` that exist, in one query."""
+        ...
+
+    async def save(
+        self, states: Sequence[Alert], revisions: Sequence[OutboxEntry]
+    ) -> list[OutboxEntry]:
+        """Writes each of ``states`` (read by ``get`` in this unit of work, or new) with its new
+        ``revisions`` appended to its outbox; returns the revisions of these alerts left to
+        publish, each alert's in order: the new ones, and any of before still unpublished."""
         ...
 
 
@@ -106,54 +114,125 @@ class MongoFindings:
             )
 
 
-class MongoOutbox:
-    """The ``alerts`` collection: each alert with ``published``. In a unit of work (with its
-    session) it adds; outside one it serves the relay and the marks after a commit."""
+# An alert's history grows with every revision, and a batch reads the alerts of every entity it
+# changes: of the history, only what is still to publish is read.
+_WITHOUT_PUBLISHED_REVISIONS: dict[str, Any] = dict.fromkeys(
+    (
+        "tenant_id",
+        "status",
+        "revision",
+        "alert",
+        "body",
+        "resolved_with",
+        "case_id",
+        "case_revision",
+        "dismissal_id",
+        "published",
+        "published_revision",
+    ),
+    1,
+) | {
+    "revisions": {
+        "$filter": {
+            "input": "$revisions",
+            "cond": {"$gt": ["$$this.revision", "$published_revision"]},
+        }
+    }
+}
 
-    def __init__(self, db: Database, session: AsyncClientSession | None = None) -> None:
+
+class MongoAlerts:
+    """The ``alerts`` collection inside a unit of work: each alert and its outbox."""
+
+    def __init__(self, db: Database, session: AsyncClientSession) -> None:
         self._collection = db[collections.ALERTS]
         self._session = session
+        self._read: dict[AlertKey, dict[str, Any]] = {}
 
-    async def add(self, entries: Sequence[OutboxEntry]) -> list[OutboxEntry]:
-        if not entries:
-            return []
-        result = await self._collection.bulk_write(
-            [
-                UpdateOne(
-                    {"_id": e.alert.alert_id, "tenant_id": e.tenant_id},
-                    {"$setOnInsert": documents.outbox_document(e)},
-                    upsert=True,
-                )
-                for e in entries
-            ],
-            session=self._session,
+    async def get(self, keys: Collection[AlertKey]) -> dict[AlertKey, Alert]:
+        if not keys:
+            return {}
+        query = [{"tenant_id": t, "_id": {"$in": ids}} for t, ids in _by_tenant(keys).items()]
+        cursor = self._collection.find(
+            {"$or": query}, _WITHOUT_PUBLISHED_REVISIONS, session=self._session
         )
-        return [entries[i] for i in sorted(result.upserted_ids or {})]
+        found = {(doc["tenant_id"], doc["_id"]): doc async for doc in cursor}
+        self._read |= found
+        return {key: documents.alert(doc) for key, doc in found.items()}
+
+    async def save(
+        self, states: Sequence[Alert], revisions: Sequence[OutboxEntry]
+    ) -> list[OutboxEntry]:
+        if not states:
+            return []
+        new: dict[AlertKey, list[OutboxEntry]] = defaultdict(list)
+        for e in revisions:
+            new[(e.tenant_id, e.alert.alert_id)].append(e)
+        writes, left = [], []
+        for state in states:
+            key = (state.tenant_id, state.alert_id)
+            stored = self._read.get(key)
+            writes.append(
+                UpdateOne(
+                    {"_id": state.alert_id, "tenant_id": state.tenant_id},
+                    documents.alert_update(state, stored, new[key]),
+                    upsert=stored is None,
+                )
+            )
+            if new[key]:
+                left += (documents.unpublished(stored) if stored else []) + new[key]
+        await self._collection.bulk_write(writes, session=self._session)
+        return left
+
+
+class MongoOutbox:
+    """The outbox of the ``alerts`` collection outside a unit of work: what the relay reads and
+    what is marked once published."""
+
+    def __init__(self, db: Database) -> None:
+        self._collection = db[collections.ALERTS]
 
     async def older_than(self, cutoff: datetime, limit: int) -> list[OutboxEntry]:
         # The one query not scoped to a tenant: the relay serves them all, and every entry
         # carries its own tenant into the event it publishes.
         cursor = (
-            self._collection.find({"published": False, "raised_at": {"$lt": cutoff}})
-            .sort("raised_at", ASCENDING)
+            self._collection.find({"published": False, "pending_at": {"$lt": cutoff}})
+            .sort("pending_at", ASCENDING)
             .limit(limit)
         )
-        return [documents.outbox_entry(doc) async for doc in cursor]
+        return [e async for doc in cursor for e in documents.unpublished(doc)]
 
     async def mark_published(self, entries: Sequence[OutboxEntry]) -> None:
-        if entries:
-            await self._collection.update_many(
-                {
-                    "_id": {"$in": [e.alert.alert_id for e in entries]},
-                    "tenant_id": {"$in": sorted({e.tenant_id for e in entries})},
-                },
-                {"$set": {"published": True, "published_at": datetime.now(UTC)}},
-            )
+        if not entries:
+            return
+        highest: dict[AlertKey, int] = {}
+        for e in entries:
+            key = (e.tenant_id, e.alert.alert_id)
+            highest[key] = max(highest.get(key, -1), e.revision)
+        now = datetime.now(UTC)
+        # A pipeline, so that a revision committed meanwhile keeps the alert unpublished.
+        await self._collection.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": alert_id, "tenant_id": tenant_id},
+                    [
+                        {
+                            "$set": {
+                                "published_revision": {"$max": ["$published_revision", revision]},
+                                "published_at": now,
+                            }
+                        },
+                        {"$set": {"published": {"$gte": ["$published_revision", "$revision"]}}},
+                    ],
+                )
+                for (tenant_id, alert_id), revision in highest.items()
+            ]
+        )
 
     async def republish(self, published_since: datetime) -> int:
         result = await self._collection.update_many(
-            {"published": True, "published_at": {"$gte": published_since}},
-            {"$set": {"published": False}},
+            {"published_at": {"$gte": published_since}},
+            [{"$set": {"published": False, "published_revision": -1, "pending_at": "$raised_at"}}],
         )
         return result.modified_count
 
@@ -170,9 +249,10 @@ async def create_indexes(db: Database) -> None:
     await db[collections.ALERTS].create_index(
         [("tenant_id", ASCENDING), ("dedupe_key", ASCENDING)], unique=True
     )
-    # Only unpublished alerts are indexed: the relay's backlog, however long the history.
+    # Only alerts with a revision unpublished are indexed: the relay's backlog, however long
+    # the history.
     await db[collections.ALERTS].create_index(
-        [("raised_at", ASCENDING)], partialFilterExpression={"published": False}
+        [("pending_at", ASCENDING)], partialFilterExpression={"published": False}
     )
     # What a broker that lost its log may have lost: the alerts published in the last minutes.
     await db[collections.ALERTS].create_index([("published_at", ASCENDING)], sparse=True)
@@ -184,8 +264,11 @@ async def create_indexes(db: Database) -> None:
             "computed_at",
             ("entity_id", "findings.indicator", "judgement.risk_level"),
         ),
-        collections.ALERTS: ("raised_at", ("status", "alert.entity_id")),
-        collections.ENTITIES: ("score", ("risk_level",)),
+        collections.ALERTS: (
+            "raised_at",
+            ("status", "alert.entity_id", "alert_type", "alert.indicators", "alert.country"),
+        ),
+        collections.ENTITIES: ("score", ("risk_level", "country")),
     }
     for collection, (order, filters) in lists.items():
         for prefix in ((), *((f,) for f in filters)):

@@ -1,5 +1,5 @@
 """Where the risk service keeps its state: a unit of work for each batch, and the outbox that
-the handler marks after a commit and the relay reads."""
+the handlers mark after a commit and the relay reads."""
 
 from typing import Any, Protocol
 

@@ -15,14 +15,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
-from .repositories import (
-    Entities,
-    Findings,
-    MongoEntities,
-    MongoFindings,
-    MongoOutbox,
-    Outbox,
-)
+from .repositories import Alerts, Entities, Findings, MongoAlerts, MongoEntities, MongoFindings
 
 
 class UnitOfWork(Protocol):
@@ -33,7 +26,7 @@ class UnitOfWork(Protocol):
     def findings(self) -> Findings: ...
 
     @property
-    def outbox(self) -> Outbox: ...
+    def alerts(self) -> Alerts: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -52,7 +45,7 @@ class MongoUnitOfWork:
 
     entities: MongoEntities
     findings: MongoFindings
-    outbox: MongoOutbox
+    alerts: MongoAlerts
 
     def __init__(self, client: AsyncMongoClient[dict[str, Any]], database: str) -> None:
         self._client = client
@@ -68,7 +61,7 @@ class MongoUnitOfWork:
         db = self._client[self._database]
         self.entities = MongoEntities(db, session)
         self.findings = MongoFindings(db, session)
-        self.outbox = MongoOutbox(db, session)
+        self.alerts = MongoAlerts(db, session)
         return self
 
     async def __aexit__(

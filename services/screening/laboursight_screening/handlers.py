@@ -10,6 +10,7 @@ from typing import Any
 
 from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas import topics
+from laboursight_schemas.disclosure import SupplierDisclosure
 from laboursight_schemas.envelope import (
     DATA_VERSIONS,
     FINDINGS_COMPUTED,
@@ -35,6 +36,9 @@ def findings_event(
 ) -> Envelope[FindingsComputed]:
     disclosure = event.data.disclosure
     result = screen(disclosure, rules, reference)
+    party = (
+        disclosure.supplier if isinstance(disclosure, SupplierDisclosure) else disclosure.recruiter
+    )
     return Envelope[FindingsComputed](
         id=derived_event_id("findings", event.id, rules.version, reference.edition),
         type=FINDINGS_COMPUTED,
@@ -55,6 +59,8 @@ def findings_event(
             findings=[Finding.model_validate(f, from_attributes=True) for f in result.findings],
             judgement=result.judgement,
             chain=chain_links(disclosure),
+            entity_name=party.name,
+            entity_country=party.country,
         ),
     )
 

@@ -1,0 +1,68 @@
+"""``GET /v1/ledger``: the auditors' check that the tenant's ledger is intact.
+
+The ledger service writes the chain (``collections.LEDGER``, ``LEDGER_HEADS``); this walks it
+by the format's own rules (``laboursight_schemas.ledger``), from the first entry up to the head
+recorded when the walk began (so appends that go on meanwhile are not taken for a break), and
+holds it to the daily checkpoints. Their signatures are checked by ``laboursight-ledger verify
+--public-key``, with a key the api does not hold.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from laboursight_schemas import collections
+from laboursight_schemas.ledger import Head, Walk, checkpoint_of, entry_of
+
+from .auth import require
+from .context import Context, context
+from .keys import Principal
+from .openapi import AUTHENTICATED
+from .rights import roles
+
+router = APIRouter(prefix="/v1/ledger", tags=["ledger"])
+Auditor = Annotated[Principal, Depends(require(*roles("verify the ledger")))]
+
+
+class LedgerVerdict(BaseModel):
+    intact: bool
+    entries: int = Field(description="entries checked and found sound, from the first")
+    head_hash: str = Field(description="entry_hash of the last sound entry (64 zeros: none)")
+    recorded_head_seq: int = Field(description="the last entry the ledger had when the walk began")
+    checkpoints: int = Field(description="daily checkpoints of the head the chain was held to")
+    broken_at: int | None = Field(description="sequence number of the first broken entry")
+    reason: str | None
+
+
+@router.get("", response_model=LedgerVerdict, responses=AUTHENTICATED)
+async def verify(caller: Auditor, ctx: Annotated[Context, Depends(context)]) -> LedgerVerdict:
+    """Walk the caller's tenant's hash chain: intact with its head hash, or the first broken
+    entry and why (edited, deleted, reordered, or an event that no longer hashes to its digest).
+    """
+    tenant_id = caller.tenant_id
+    head = await ctx.db[collections.LEDGER_HEADS].find_one({"_id": tenant_id})
+    recorded = Head(tenant_id) if head is None else Head(tenant_id, head["seq"], head["entry_hash"])
+    checkpoints = [
+        checkpoint_of(d)
+        async for d in ctx.db[collections.LEDGER_CHECKPOINTS].find({"tenant_id": tenant_id})
+    ]
+    walk = Walk(tenant_id, checkpoints)
+    cursor = ctx.db[collections.LEDGER].find(
+        {"tenant_id": tenant_id, "seq": {"$lte": max(recorded.seq, walk.reach)}},
+        projection={"appended_at": False},
+        batch_size=10_000,
+    )
+    async for document in cursor.sort("seq", 1):
+        if not walk.check(entry_of(document)):
+            break
+    verdict = walk.verdict(recorded)
+    return LedgerVerdict(
+        intact=verdict.intact,
+        entries=verdict.entries,
+        head_hash=verdict.head_hash,
+        recorded_head_seq=recorded.seq,
+        checkpoints=len(checkpoints),
+        broken_at=verdict.broken_at,
+        reason=verdict.reason,
+    )

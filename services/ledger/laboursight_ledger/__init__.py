@@ -1,0 +1,1 @@
+"""The ledger service: every event on every topic, appended to a per-tenant hash chain."""

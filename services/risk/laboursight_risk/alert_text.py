@@ -1,0 +1,100 @@
+"""What an alert says in words (its ``summary``): a headline for the revision, then the body
+describing what the alert stands on. Worded to flag what the evidence raises for verification,
+never as a verdict on the entity. No I/O."""
+
+from laboursight_schemas.findings import AlertType, RiskLevel
+
+from .alerts import Standing
+from .profile import Profile
+
+
+def entity(profile: Profile) -> str:
+    known = ", ".join(p for p in (profile.name, profile.country) if p)
+    return f"{profile.entity_kind.capitalize()} {profile.entity_id}" + (
+        f" ({known})" if known else ""
+    )
+
+
+def body(alert_type: AlertType, now: Standing, disclosure_id: str) -> str:
+    if alert_type == "risk_level":
+        chain = (
+            f" Its reasons are the findings of recruiter {', '.join(now.inherited_from)}, which "
+            "staffs it (recruitment chain)."
+            if now.inherited_from
+            else ""
+        )
+        return f"{', '.join(now.indicators) or 'No indicator recorded'}. {now.explanation}{chain}"
+    if alert_type == "strong_indicator":
+        listed = "; ".join(
+            f"{r.indicator} (rule {r.rule_id}: {', '.join(r.fields)})" for r in now.reasons
+        )
+        return f"Strong indicators in disclosure {disclosure_id}: {listed}."
+    return now.explanation
+
+
+def raised(alert_type: AlertType, who: str, now: Standing, before: RiskLevel | None) -> str:
+    if alert_type == "risk_level":
+        return (
+            f"{who} is now at {now.risk_level} risk (score {now.score}, was "
+            f"{before or 'unscored'})."
+        )
+    if alert_type == "strong_indicator":
+        return f"{who} shows strong indicators of forced labour that call for verification."
+    return (
+        f"{who}'s latest disclosure meets the ILO threshold at which forced labour is likely; "
+        "it calls for verification."
+    )
+
+
+def escalated(who: str, was: RiskLevel, now: Standing) -> str:
+    return f"Escalated: {who} rose from {was} to {now.risk_level} risk (score {now.score})."
+
+
+def evidence_added(who: str, fresh: list[str]) -> str:
+    return f"New evidence for {who}: {', '.join(fresh)}."
+
+
+def reopened(alert_type: AlertType, who: str, now: Standing, disclosure_id: str) -> str:
+    if alert_type == "risk_level":
+        again = f"{who} is again at {now.risk_level} risk (score {now.score})"
+    elif alert_type == "strong_indicator":
+        again = f"{who} again shows strong indicators of forced labour"
+    else:
+        again = f"{who}'s disclosure again meets the threshold at which forced labour is likely"
+    return f"Reopened: {again}, after disclosure {disclosure_id}; it calls for verification."
+
+
+def resolved(alert_type: AlertType, who: str, after: Profile, disclosure_id: str) -> str:
+    if alert_type == "risk_level":
+        level = (
+            "now unscored"
+            if after.risk_level is None
+            else f"now {after.risk_level}, score {after.score}"
+        )
+        return (
+            f"Resolved: {who} is no longer at high risk or above ({level}) after disclosure "
+            f"{disclosure_id}."
+        )
+    if alert_type == "strong_indicator":
+        return f"Resolved: disclosure {disclosure_id} of {who} shows no strong indicator."
+    return (
+        f"Resolved: disclosure {disclosure_id} of {who} no longer meets the threshold at which "
+        "forced labour is likely."
+    )
+
+
+def case_closed(case_id: str, actor: str) -> str:
+    return f"Resolved: case {case_id} was closed by {actor}."
+
+
+def triaged(case_id: str, actor: str) -> str:
+    return f"Triaged into case {case_id} by {actor}."
+
+
+def dismissed(actor: str, reason: str) -> str:
+    return f"Dismissed by {actor}: {reason}."
+
+
+def summary(headline: str, body: str, *, resolved: bool = False) -> str:
+    """A resolved alert's body says what it stood on, no longer what it stands on."""
+    return f"{headline} It stood on: {body}" if resolved else f"{headline} {body}"

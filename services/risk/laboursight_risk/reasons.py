@@ -1,0 +1,171 @@
+"""Reason codes: each piece of evidence an alert stands on, and what would clear it. No I/O.
+
+A reason is one rule that fired in one screening: its finding's indicator and strength, the rule
+id, the disclosure fields its evidence points at (JSON paths), and the disclosure. Context
+(the inherent risk of a commodity and origin) is never a reason. For risk a supplier inherits
+through the recruitment chain, the reasons are the recruiter's, marked with its id.
+
+Two reasons are the same evidence when they have the same ``identity``: indicator, strength,
+rule, fields and recruiter, whatever disclosure they come from. A later disclosure repeating
+what an earlier one showed is therefore nothing new.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from laboursight_schemas.findings import (
+    CONTEXT_INDICATORS,
+    FindingsComputed,
+    Indicator,
+    ReasonCode,
+    Strength,
+)
+
+Identity = tuple[Indicator, Strength, str, tuple[str, ...], str | None]
+
+
+class Evidenced(Protocol):
+    """A reason, as risk keeps it or as an alert carries it (``ReasonCode``)."""
+
+    @property
+    def indicator(self) -> Indicator: ...
+    @property
+    def strength(self) -> Strength: ...
+    @property
+    def rule_id(self) -> str: ...
+    @property
+    def fields(self) -> Sequence[str]: ...
+    @property
+    def recruiter_id(self) -> str | None: ...
+
+
+def identity(reason: Evidenced) -> Identity:
+    return (
+        reason.indicator,
+        reason.strength,
+        reason.rule_id,
+        tuple(sorted(reason.fields)),
+        reason.recruiter_id,
+    )
+
+
+@dataclass(frozen=True)
+class Reason:
+    indicator: Indicator
+    strength: Strength
+    rule_id: str
+    fields: tuple[str, ...]
+    disclosure_id: str
+    recruiter_id: str | None = None
+
+    def code(self) -> ReasonCode:
+        return ReasonCode(
+            indicator=self.indicator,
+            strength=self.strength,
+            rule_id=self.rule_id,
+            fields=list(self.fields),
+            disclosure_id=self.disclosure_id,
+            clears_with=clears_with(self.indicator),
+            recruiter_id=self.recruiter_id,
+        )
+
+
+def reasons_of(computed: FindingsComputed) -> tuple[Reason, ...]:
+    """One reason per rule that fired for each counted finding, in the screening's order."""
+    found: list[Reason] = []
+    for finding in computed.findings:
+        if finding.indicator in CONTEXT_INDICATORS:
+            continue
+        fields: dict[str, list[str]] = {}
+        for evidence in finding.evidence:
+            paths = fields.setdefault(evidence.rule_id, [])
+            if evidence.field not in paths:
+                paths.append(evidence.field)
+        found += [
+            Reason(
+                finding.indicator, finding.strength, rule_id, tuple(paths), computed.disclosure_id
+            )
+            for rule_id, paths in fields.items()
+        ]
+    return tuple(found)
+
+
+def carried(reasons: tuple[Reason, ...], recruiter_id: str) -> tuple[Reason, ...]:
+    """A recruiter's reasons as a supplier it staffs carries them."""
+    return tuple(replace(r, recruiter_id=recruiter_id) for r in reasons)
+
+
+def clears_with(indicator: Indicator) -> str:
+    return CLEARS_WITH.get(indicator, _GENERIC)
+
+
+_GENERIC = (
+    "A later disclosure in which the fields named here no longer show this indicator, with "
+    "evidence of the change."
+)
+
+# Worded as what to verify, not as a verdict: a reason flags a risk that the evidence raises.
+CLEARS_WITH: dict[Indicator, str] = {
+    "abuse_of_vulnerability": (
+        "A later disclosure showing no workers under 18 in hazardous work and migrant workers "
+        "not dependent on the employer for visa, housing or debt, with the age and visa records "
+        "that support it."
+    ),
+    "deception": (
+        "Written contracts in a language the workers understand, signed before departure, whose "
+        "terms and wage match the offer and what is paid, shown in a later disclosure."
+    ),
+    "restriction_of_movement": (
+        "A later disclosure showing workers free to leave the premises and to resign without "
+        "penalty on reasonable notice, and keeping their phones, with the policies behind it."
+    ),
+    "isolation": (
+        "Evidence that workers can communicate with the outside world and reach help from the "
+        "site, such as phone and internet access and transport, in a later disclosure."
+    ),
+    "physical_and_sexual_violence": (
+        "An independent investigation of the reported incidents, with the remediation and "
+        "safeguards it led to, and later disclosures reporting none."
+    ),
+    "intimidation_and_threats": (
+        "An independent investigation of the reported threats or retaliation, the remediation, "
+        "and later disclosures reporting none."
+    ),
+    "retention_of_identity_documents": (
+        "A later disclosure showing every worker holds their own identity documents, or keeps "
+        "them in safekeeping with free access on request and written voluntary consent."
+    ),
+    "withholding_of_wages": (
+        "Payroll records showing wages paid in full, on time, at least at the minimum wage, to "
+        "the workers themselves, with payslips and no deposits, shown in a later disclosure."
+    ),
+    "debt_bondage": (
+        "Evidence that worker debts are cleared or repaid by the employer, with no wage "
+        "deductions for debt and recruitment costs reimbursed, in a later disclosure."
+    ),
+    "abusive_working_and_living_conditions": (
+        "A later disclosure showing accommodation of at least 4 m² per worker with no more than "
+        "8 to a room, adequate sanitation and protective equipment for hazardous work."
+    ),
+    "excessive_overtime": (
+        "Time records showing weekly hours within 60 including overtime, a rest day in seven "
+        "and overtime that is voluntary, shown in a later disclosure."
+    ),
+    "recruitment_fees_charged_to_workers": (
+        "Evidence that the employer bears every recruitment fee and related cost and has "
+        "reimbursed what workers paid (the Employer Pays Principle), in a later disclosure."
+    ),
+    "unlicensed_or_uncertified_recruiter": (
+        "A licence valid for the whole period, or a recognised certification such as IRIS, "
+        "shown in a later disclosure."
+    ),
+    "undisclosed_subagents": (
+        "A later disclosure naming every sub-agent the recruiter uses, or stating that it uses "
+        "none."
+    ),
+    "no_effective_grievance_mechanism": (
+        "A later disclosure showing an anonymous grievance mechanism that workers can use "
+        "without retaliation, with a record of grievances raised and resolved."
+    ),
+}

@@ -1,0 +1,84 @@
+"""Where a replay writes: a database of its own, never a live collection.
+
+A replay ``R`` of the database ``D`` writes to ``D_replay_R`` only (the risk replay adds
+``D_replay_R_recorded``). The screening replay fills three collections there:
+
+- ``replay``: one document, ``_id`` ``replay``, the replay's parameters and progress
+  (``status`` ``screening``, then ``screened``; the risk replay moves it on);
+- ``replay_findings``: one ``FindingsComputed`` event a disclosure, ``_id`` its position in
+  the order the disclosures were read (the ledger's, or the broker's), ``event`` its bytes;
+- ``replay_failures``: each record that could not be read or screened, and why.
+
+The names, the database rule and the fields of ``replay`` are the contract between the
+screening replay, the risk replay and ``laboursight-replay`` (which cannot import each other):
+each holds a copy, and tests/replay/test_namespace.py holds the copies equal.
+"""
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+REPLAY: Final = "replay"
+REPLAY_FINDINGS: Final = "replay_findings"
+REPLAY_FAILURES: Final = "replay_failures"
+META_ID: Final = "replay"
+REPLAY_ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{0,31}"
+# MongoDB refuses longer database names; the recorded fold's name is the longest.
+MAX_DATABASE_NAME: Final = 63
+RECORDED_SUFFIX: Final = "_recorded"
+
+Document = dict[str, Any]
+
+
+class ReplayExists(Exception):
+    """The replay id is taken: its database already holds a replay."""
+
+
+def replay_database(database: str, replay_id: str) -> str:
+    """The database of replay ``replay_id`` of ``database``.
+
+    Raises ``ValueError`` for an id outside ``REPLAY_ID_PATTERN`` (lower case, so that no two
+    ids name databases MongoDB would confuse; no underscore, so that no id names another
+    replay's ``_recorded`` database) or one too long for MongoDB.
+    """
+    if not re.fullmatch(REPLAY_ID_PATTERN, replay_id):
+        raise ValueError(
+            f"replay id {replay_id!r} must be 1-32 lower-case letters, digits or '-', "
+            "starting with a letter or digit"
+        )
+    name = f"{database}_replay_{replay_id}"
+    if len(name + RECORDED_SUFFIX) > MAX_DATABASE_NAME:
+        raise ValueError(f"replay id {replay_id!r} is too long for database {database!r}")
+    return name
+
+
+class ReplayOutput:
+    """Writes one replay's screening into its database. Nothing else is written."""
+
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._db = db
+
+    async def begin(self, parameters: Mapping[str, Any]) -> None:
+        """Claims the database for this replay; raises ``ReplayExists`` if it holds one."""
+        try:
+            await self._db[REPLAY].insert_one({"_id": META_ID, **parameters, "status": "screening"})
+        except DuplicateKeyError:
+            found = await self._db[REPLAY].find_one({"_id": META_ID}) or {}
+            raise ReplayExists(
+                f"database {self._db.name} already holds replay {found.get('replay_id')!r} "
+                f"(status {found.get('status')!r}); drop it first (laboursight-replay drop)"
+            ) from None
+
+    async def add(self, findings: Sequence[Document], failures: Sequence[Document]) -> None:
+        if findings:
+            await self._db[REPLAY_FINDINGS].insert_many(list(findings), ordered=True)
+        if failures:
+            await self._db[REPLAY_FAILURES].insert_many(list(failures), ordered=True)
+
+    async def finish(self, results: Mapping[str, Any]) -> None:
+        await self._db[REPLAY].update_one(
+            {"_id": META_ID}, {"$set": {**results, "status": "screened"}}
+        )
