@@ -38,8 +38,12 @@ def test_a_small_run_measures_every_phase_and_prints_the_verdicts(tmp_path: Path
     assert results["accept"]["accept_ms"]["count"] > 0
     assert results["direct"]["screened"] > 0
     assert results["direct"]["mongodb_writes_per_disclosure"] > 0
-    assert set(results["rss_peak_mb"]) >= {"api", "screening", "risk", "notify", "tansu", "mongod"}
-    assert len(results["targets"]) == 6
+    assert set(results["rss_peak_mb"]) >= {
+        "api", "screening", "risk", "notify", "ledger", "tansu", "mongod"
+    }  # fmt: skip
+    assert results["ledger"]["intact"]
+    assert results["ledger"]["entries"] >= results["direct"]["screened"]
+    assert len(results["targets"]) == 7
     verdicts = [line for line in run.stdout.splitlines() if line.startswith(("PASS:", "FAIL:"))]
-    assert len(verdicts) == 6
+    assert len(verdicts) == 7
     assert str(output) in run.stdout
