@@ -1,6 +1,7 @@
 """MongoDB collection names: the read side of one service is the write side of another.
 
 Every document carries ``tenant_id`` and every query filters on it (DESIGN.md, MongoDB contract).
+A replay writes none of these: only its own databases (``laboursight_schemas.replay``).
 Owners create their collections' indexes at start-up.
 
 | collection        | owner (writes)  | readers   | key                                          |

@@ -5,9 +5,7 @@ to take the day's checkpoint writes it and the others' inserts are refused as du
 A day's checkpoint holds the head as the first run of that day found it.
 """
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -15,12 +13,11 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from laboursight_runtime.periodic import Periodic
 from laboursight_schemas import collections
 from laboursight_schemas.ledger import Checkpoint, checkpoint_document
 
 from .signing import Signer
-
-log = logging.getLogger(__name__)
 
 
 class Checkpoints:
@@ -34,8 +31,7 @@ class Checkpoints:
         self._db = db
         self._signer = signer
         self._clock = clock
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
+        self.periodic = Periodic("ledger checkpoint", interval_s, self.take)
 
     async def take(self) -> int:
         """Records today's checkpoint of every tenant that has none yet; returns how many."""
@@ -55,22 +51,3 @@ class Checkpoints:
                 )
                 written += 1
         return written
-
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.take()
-            except Exception as error:
-                # The next run tries again: a database fault passes.
-                log.warning("ledger checkpoint failed", extra={"error": repr(error)})
-            await asyncio.sleep(self._interval_s)
-
-    async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="checkpoints")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task

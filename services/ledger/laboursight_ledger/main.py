@@ -52,8 +52,8 @@ def bootstrap(settings: Settings, ledger_settings: LedgerSettings) -> AsgiFastSt
         now,
         ledger_settings.checkpoint_interval_s,
     )
-    app.after_startup(checkpoints.start)
-    app.on_shutdown(checkpoints.stop)
+    app.after_startup(checkpoints.periodic.start)
+    app.on_shutdown(checkpoints.periodic.stop)
     return app
 
 

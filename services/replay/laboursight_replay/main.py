@@ -2,7 +2,7 @@
 
 ``run`` screens the period again (``laboursight-screening-replay``), folds it
 (``laboursight-risk-replay``), both as commands beside this interpreter, then writes the report
-(``diff``). A replay touches only its own databases (namespace.py): no live collection, no
+(``diff``). A replay touches only its own databases (laboursight_schemas.replay): no live collection, no
 topic, no webhook.
 """
 
@@ -19,9 +19,9 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
+from laboursight_schemas.replay import META_ID, REPLAY, databases_of, replay_database, replay_id_of
 
 from .diff import report
-from .namespace import META_ID, REPLAY, databases_of, replay_database, replay_id_of
 from .report import write_report
 from .sides import NotFolded, read_sides
 

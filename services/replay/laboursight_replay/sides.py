@@ -18,9 +18,14 @@ from pymongo.asynchronous.database import AsyncDatabase
 from laboursight_schemas import collections, topics
 from laboursight_schemas.envelope import AlertEvent, AlertUpdatedEvent, FindingsEvent
 from laboursight_schemas.findings import AlertRaised, AlertUpdated, FindingsComputed
+from laboursight_schemas.replay import (
+    META_ID,
+    REPLAY,
+    REPLAY_ALERT_EVENTS,
+    REPLAY_ENTITIES,
+    REPLAY_FAILURES,
+)
 from laboursight_schemas.upcasting import read_event
-
-from .namespace import META_ID, REPLAY, REPLAY_ALERT_EVENTS, REPLAY_ENTITIES, REPLAY_FAILURES
 
 PAGE = 2_000
 ALERT_EVENTS = (AlertEvent, AlertUpdatedEvent)

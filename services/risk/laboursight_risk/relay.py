@@ -18,12 +18,12 @@ Guarantees, while the relay runs:
 - The backlog (``laboursight_alert_outbox_backlog``) is counted on every run.
 """
 
-import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
 
 from laboursight_runtime.kafka import BatchPublisher
+from laboursight_runtime.periodic import Periodic
 
 from .broker_log import BrokerLog
 from .metrics import OUTBOX_BACKLOG, OUTBOX_REDRIVEN, OUTBOX_RELAYED
@@ -50,9 +50,8 @@ class OutboxRelay:
         self._ends: dict[int, int] = {}
         self._redrive = timedelta(seconds=redrive_s)
         self._grace = timedelta(seconds=grace_s)
-        self._interval_s = interval_s
         self._page = page
-        self._task: asyncio.Task[None] | None = None
+        self._periodic = Periodic("outbox relay", interval_s, self.relay_once)
 
     async def relay_once(self) -> int:
         """Publish every revision past its grace now, a page of alerts at a time; returns how
@@ -96,22 +95,9 @@ class OutboxRelay:
             )
         self._ends = ends
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.relay_once()
-            except Exception as error:
-                # The next run tries again: a broker or database fault passes.
-                log.warning("outbox relay failed", extra={"error": repr(error)})
-            await asyncio.sleep(self._interval_s)
-
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run(), name="outbox-relay")
+        await self._periodic.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._periodic.stop()
         await self._log.close()

@@ -33,30 +33,28 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime.mongo import make_client
+from laboursight_runtime.progress import Progress
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
 from laboursight_schemas.envelope import Envelope
+from laboursight_schemas.replay import (
+    META_ID,
+    RECORDED_SUFFIX,
+    REPLAY,
+    REPLAY_ALERT_EVENTS,
+    REPLAY_ENTITIES,
+    REPLAY_FAILURES,
+    REPLAY_FINDINGS,
+    replay_database,
+)
 
 from .profile import Profile
 from .replay_fold import Folded, fold_steps, profiles
 from .replay_plan import CaseEntry, Placed, Plan, Recorded, Replayed, Step, plan
-from .replay_progress import Progress
 from .store import MongoRiskStore
 
 PROG = "laboursight-risk-replay"
 
-# The replay namespace, as laboursight_screening.replay_output defines it (tests hold the copies
-# equal): services share no code but the schemas and the runtime.
-REPLAY: Final = "replay"
-REPLAY_FINDINGS: Final = "replay_findings"
-REPLAY_FAILURES: Final = "replay_failures"
-REPLAY_ALERT_EVENTS: Final = "replay_alert_events"
-REPLAY_ENTITIES: Final = "replay_entities"
-META_ID: Final = "replay"
-REPLAY_ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{0,31}"
-RECORDED_SUFFIX: Final = "_recorded"
-# MongoDB refuses longer database names; the recorded history's is the longest.
-MAX_DATABASE_NAME: Final = 63
 
 DISCLOSURE_TOPICS: Final = (topics.SUPPLIER_DISCLOSURES, topics.RECRUITER_DISCLOSURES)
 PAGE: Final = 2_000
@@ -75,20 +73,6 @@ DESCRIPTION = (
 
 class ReplayRefused(Exception):
     """The replay is missing, not screened yet, or folded already."""
-
-
-def replay_database(database: str, replay_id: str) -> str:
-    """The database of replay ``replay_id`` of ``database``; raises ``ValueError`` for what is
-    not a replay id, or one too long for MongoDB."""
-    if not re.fullmatch(REPLAY_ID_PATTERN, replay_id):
-        raise ValueError(
-            f"replay id {replay_id!r} must be 1-32 lower-case letters, digits or '-', "
-            "starting with a letter or digit"
-        )
-    name = f"{database}_replay_{replay_id}"
-    if len(name + RECORDED_SUFFIX) > MAX_DATABASE_NAME:
-        raise ValueError(f"replay id {replay_id!r} is too long for database {database!r}")
-    return name
 
 
 class _FindingsData(BaseModel):

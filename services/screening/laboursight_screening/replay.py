@@ -28,10 +28,11 @@ from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime.mongo import make_client
+from laboursight_runtime.progress import Progress
 from laboursight_runtime.settings import Settings
+from laboursight_schemas.replay import replay_database
 
-from .replay_output import ReplayExists, ReplayOutput, replay_database
-from .replay_progress import Progress
+from .replay_output import ReplayExists, ReplayOutput
 from .replay_screen import Outcome, RuleChoice, Screening, Window
 from .replay_sources import Arrival, KafkaSource, LedgerSource, Range, parse_range
 

@@ -9,50 +9,23 @@ A replay ``R`` of the database ``D`` writes to ``D_replay_R`` only (the risk rep
   the order the disclosures were read (the ledger's, or the broker's), ``event`` its bytes;
 - ``replay_failures``: each record that could not be read or screened, and why.
 
-The names, the database rule and the fields of ``replay`` are the contract between the
-screening replay, the risk replay and ``laboursight-replay`` (which cannot import each other):
-each holds a copy, and tests/replay/test_namespace.py holds the copies equal.
+The names and the database rule are the contract between the screening replay, the risk
+replay and ``laboursight-replay`` (which cannot import each other): ``laboursight_schemas.replay``.
 """
 
-import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-REPLAY: Final = "replay"
-REPLAY_FINDINGS: Final = "replay_findings"
-REPLAY_FAILURES: Final = "replay_failures"
-META_ID: Final = "replay"
-REPLAY_ID_PATTERN: Final = r"[a-z0-9][a-z0-9-]{0,31}"
-# MongoDB refuses longer database names; the recorded fold's name is the longest.
-MAX_DATABASE_NAME: Final = 63
-RECORDED_SUFFIX: Final = "_recorded"
+from laboursight_schemas.replay import META_ID, REPLAY, REPLAY_FAILURES, REPLAY_FINDINGS
 
 Document = dict[str, Any]
 
 
 class ReplayExists(Exception):
     """The replay id is taken: its database already holds a replay."""
-
-
-def replay_database(database: str, replay_id: str) -> str:
-    """The database of replay ``replay_id`` of ``database``.
-
-    Raises ``ValueError`` for an id outside ``REPLAY_ID_PATTERN`` (lower case, so that no two
-    ids name databases MongoDB would confuse; no underscore, so that no id names another
-    replay's ``_recorded`` database) or one too long for MongoDB.
-    """
-    if not re.fullmatch(REPLAY_ID_PATTERN, replay_id):
-        raise ValueError(
-            f"replay id {replay_id!r} must be 1-32 lower-case letters, digits or '-', "
-            "starting with a letter or digit"
-        )
-    name = f"{database}_replay_{replay_id}"
-    if len(name + RECORDED_SUFFIX) > MAX_DATABASE_NAME:
-        raise ValueError(f"replay id {replay_id!r} is too long for database {database!r}")
-    return name
 
 
 class ReplayOutput:

@@ -5,8 +5,9 @@ the risk replay's entities and alerts, the exports the diff reads) and ``D_repla
 (the recorded history folded again). Nothing of a replay is anywhere else, so dropping the two
 removes it whole.
 
-The names are those of laboursight_screening.replay_output and laboursight_risk.replay, which
-this package cannot import (tests/replay/test_namespace.py holds the copies equal).
+The contract between the screening replay (it writes ``replay`` and ``replay_findings``), the
+risk replay (``replay_alert_events``, ``replay_entities`` and the recorded fold) and
+``laboursight-replay`` (it reads them all), which share no code but this package and the runtime.
 """
 
 import re

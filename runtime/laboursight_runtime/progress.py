@@ -1,5 +1,5 @@
-"""A progress bar and rate on stderr: redrawn in place on a terminal, one line every few
-seconds elsewhere (a log, a pipe). Never part of what a replay writes."""
+"""A progress bar and rate on stderr for long commands (the replays): redrawn in place on a
+terminal, one line every few seconds elsewhere (a log, a pipe)."""
 
 import sys
 import time
