@@ -24,7 +24,14 @@ from pymongo.errors import (
     WTimeoutError,
 )
 
+
+class Contended(Exception):
+    """A write lost a race with another writer's, again and again: it clears as they finish, so
+    it is retried and rewound like any infrastructure fault, never dead-lettered."""
+
+
 TRANSIENT = (
+    Contended,
     AutoReconnect,
     ConnectionFailure,
     NetworkTimeout,

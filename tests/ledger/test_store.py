@@ -9,8 +9,9 @@ import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_ledger.handlers import AppendEvents
-from laboursight_ledger.store import Arrival, MongoLedger
+from laboursight_ledger.store import Arrival, ChainMoved, MongoLedger
 from laboursight_ledger.verification import verify_tenants
+from laboursight_runtime.failures import Contended, is_transient
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections
@@ -113,3 +114,16 @@ async def test_verify_names_the_entry_that_was_edited_deleted_or_reordered_in_mo
     assert verdicts[swapped].broken_at == 2
     assert verdicts[untouched].intact
     assert verdicts[untouched].entries == 6
+
+
+class LosingLedger:
+    """A ledger whose every append loses the race for the head."""
+
+    async def append(self, arrivals: Any, at: Any) -> int:
+        raise ChainMoved("tenant-a")
+
+
+async def test_an_append_that_keeps_losing_races_is_a_transient_failure_not_a_dead_letter() -> None:
+    with pytest.raises(Contended) as raised:
+        await AppendEvents(LosingLedger()).append_all(arrivals("tenant-a", 1))  # type: ignore[arg-type]
+    assert is_transient(raised.value)

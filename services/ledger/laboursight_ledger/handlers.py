@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pymongo.errors import DuplicateKeyError, PyMongoError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random
 
+from laboursight_runtime.failures import Contended
 from laboursight_runtime.pipeline import Decoded
 from laboursight_schemas.envelope import now
 
@@ -27,7 +28,9 @@ class AppendEvents:
       chain holds events in the order the appends committed.
     - Another process appending to the same chain at once aborts one of the two transactions;
       the aborted batch runs again at once on the new head, up to ``CONFLICT_ATTEMPTS`` times,
-      then the error goes to the pipeline (retried with backoff, a rewind after its budget).
+      then the error goes to the pipeline as a transient one (``Contended``, or MongoDB's
+      labelled write conflict): retried with backoff, rewound after its budget, never
+      dead-lettered, so no event is left out of its chain for losing races.
     """
 
     def __init__(self, ledger: Ledger) -> None:
@@ -49,15 +52,18 @@ class AppendEvents:
         )
 
     async def append_all(self, arrivals: Sequence[Arrival]) -> None:
-        async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_conflict),
-            wait=wait_random(0, 0.05),
-            stop=stop_after_attempt(CONFLICT_ATTEMPTS),
-            before_sleep=lambda _: CONFLICTS.inc(),
-            reraise=True,
-        ):
-            with attempt:
-                written = await self._ledger.append(arrivals, now())
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception(_conflict),
+                wait=wait_random(0, 0.05),
+                stop=stop_after_attempt(CONFLICT_ATTEMPTS),
+                before_sleep=lambda _: CONFLICTS.inc(),
+                reraise=True,
+            ):
+                with attempt:
+                    written = await self._ledger.append(arrivals, now())
+        except (ChainMoved, DuplicateKeyError) as error:
+            raise Contended(f"{CONFLICT_ATTEMPTS} appends in a row lost the race") from error
         APPENDED.inc(written)
 
 
