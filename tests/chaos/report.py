@@ -70,6 +70,6 @@ def trial_line(result: TrialResult) -> str:
         f"{result.fault} trial {result.trial}: killed at {result.kill_at_s:.1f} s "
         f"({result.killed_wall:%H:%M:%S}), down "
         f"{result.down_s:.1f} s; accepted {v.accepted}, 503 {v.refused}, unanswered "
-        f"{v.unanswered}, other {v.other}; lost {v.lost}, duplicated {v.duplicated}, left "
+        f"{v.unanswered}, other {v.other}; lost {v.lost}, duplicated {v.duplicated}, repeated webhook-ids {v.repeated}, left "
         f"accepted {v.left_accepted}, 503 landed {v.landed_503}; recovery {recovery}"
     )

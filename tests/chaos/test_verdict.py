@@ -68,12 +68,12 @@ def test_the_judgement_decides_whether_an_alert_is_warranted() -> None:
     assert result.lost == 0
 
 
-def test_a_webhook_id_delivered_twice_is_a_duplicate() -> None:
+def test_a_webhook_id_delivered_twice_is_counted_as_repeated_not_as_a_second_alert() -> None:
     delivery = Delivery("w1", "e1", "d1", "a-e1")
     result = verdict(
         [submission("e1", BONDED, 202, "d1")], {"d1": SCREENED_CRITICAL}, [delivery, delivery]
     )
-    assert result.duplicated == 1
+    assert (result.duplicated, result.repeated, result.failed) == (0, 1, False)
 
 
 def test_one_alert_under_a_second_webhook_id_or_an_unwarranted_one_is_a_duplicate() -> None:

@@ -8,6 +8,8 @@ webhook receiver got. Plain data in, counts out: no I/O.
   under a second webhook-id, an alert for an entity that warrants none) and every visible
   disclosure beyond one per entity (one POST, one disclosure, retries included). An entity may
   have one alert of each type (level, strong indicator, forced labour) from its one disclosure.
+- **repeated**: deliveries of a webhook-id already delivered (at-least-once: receivers dedupe on
+  it); shown, not a failure.
 - **left accepted**: visible disclosures of the trial still ``accepted``.
 - **503 landed**: an entity whose POST was answered 503 with a visible disclosure or an alert.
 
@@ -43,6 +45,7 @@ class Verdict:
     other: int  # any other final answer
     lost: int
     duplicated: int
+    repeated: int  # webhook-ids delivered again: at least once, deduped by receivers
     left_accepted: int
     landed_503: int
     problems: tuple[str, ...]
@@ -86,10 +89,13 @@ def judge(
     problems += [f"alert never delivered: {entity}" for entity in missing]
 
     extra = 0
+    # A webhook-id again is at-least-once delivery (an attempt whose outcome died with notify),
+    # which receivers dedupe on: counted and shown, not a second alert.
+    repeated = 0
     for webhook_id, count in Counter(d.webhook_id for d in deliveries).items():
         if count > 1:
-            extra += count - 1
-            problems.append(f"webhook-id {webhook_id} delivered {count} times")
+            repeated += count - 1
+            problems.append(f"webhook-id {webhook_id} delivered {count} times (repeated)")
     # Each alert once: an alert id (one per entity and alert type) under a second webhook-id
     # was raised again, or updated though nothing changed (each entity discloses once). None
     # for an entity that warrants none; none for a 503 (counted as landed instead).
@@ -135,6 +141,7 @@ def judge(
         other=sum(1 for s in submissions if s.status not in (None, 202, 503)),
         lost=len(unscreened) + len(missing),
         duplicated=extra,
+        repeated=repeated,
         left_accepted=len(left),
         landed_503=len(landed),
         problems=tuple(problems),
