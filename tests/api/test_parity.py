@@ -103,6 +103,36 @@ def test_a_number_past_its_bound_is_refused_naming_the_field(
     assert error["field"] == f"$.{section}.{field}"
 
 
+@pytest.mark.parametrize(
+    ("section", "field", "value"),
+    [
+        ("incidents", "violence_reported", 1),
+        ("incidents", "violence_reported", "yes"),
+        ("working_time", "avg_weekly_hours", "48"),
+        ("workforce", "total_workers", 12.0),
+    ],
+)
+def test_a_json_value_of_another_type_is_refused_not_coerced(
+    section: str, field: str, value: Any
+) -> None:
+    body = {**copy.deepcopy(CLEAN_SUPPLIER), section: {field: value}}
+
+    with pytest.raises(InvalidBody) as refused:
+        parse_disclosure(json.dumps(body).encode())
+
+    [error] = refused.value.errors
+    assert error["field"] == f"$.{section}.{field}"
+
+
+def test_a_recorded_event_is_read_as_leniently_as_it_was_accepted() -> None:
+    body = {**copy.deepcopy(CLEAN_SUPPLIER), "incidents": {"violence_reported": 1}}
+
+    read = parse_disclosure(json.dumps(body).encode(), strict=False)
+
+    assert isinstance(read, disclosure.SupplierDisclosure)
+    assert read.incidents.violence_reported is True
+
+
 @pytest.mark.integration
 @pytest.mark.parametrize("count", [2**63 + 1, INT64_MAX, 10**9])
 async def test_the_overflow_disclosure_is_a_422_naming_the_field(

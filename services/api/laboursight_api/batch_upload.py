@@ -34,11 +34,14 @@ _SEGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|[0-9]{1,3}")
 
 @dataclass(frozen=True)
 class Line:
-    """``body``: one JSON document; ``errors``: why the line is refused before it is parsed."""
+    """``body``: one JSON document; ``errors``: why the line is refused before it is parsed;
+    ``cells``: every value in ``body`` is a string (a CSV cell), read into the field's type as
+    a spreadsheet means it, where a JSON line must carry the type itself."""
 
     number: int
     body: bytes
     errors: tuple[dict[str, str], ...] = ()
+    cells: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,7 +85,7 @@ def judge(line: Line, entity_ids: frozenset[str]) -> Good | Bad:
     if line.errors:
         return Bad(line.number, "unknown", "validation_failed", list(line.errors))
     try:
-        disclosure = parse_disclosure(line.body)
+        disclosure = parse_disclosure(line.body, strict=not line.cells)
     except InvalidJson as error:
         return Bad(line.number, "unknown", "invalid_json", [{"field": "$", "message": str(error)}])
     except InvalidBody as error:
@@ -191,7 +194,7 @@ def _row(number: int, columns: Sequence[Path], row: Sequence[str]) -> Line:
     for path, cell in zip(columns, row, strict=False):
         if cell.strip():
             _put(tree, path, cell)
-    return Line(number, json.dumps(_plain(tree)).encode())
+    return Line(number, json.dumps(_plain(tree)).encode(), cells=True)
 
 
 def _put(tree: dict[str | int, Any], path: Path, value: str) -> None:

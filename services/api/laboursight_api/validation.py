@@ -60,10 +60,14 @@ def field_errors(
     return result
 
 
-def parse_disclosure(body: bytes) -> Disclosure:
-    """The disclosure in ``body``; raises InvalidJson or InvalidBody, nothing else."""
+def parse_disclosure(body: bytes, *, strict: bool = True) -> Disclosure:
+    """The disclosure in ``body``; raises InvalidJson or InvalidBody, nothing else.
+
+    Strict by default: a submitter's JSON carries each field's own type (``1`` is no ``true``,
+    ``"48"`` no number), as the JSON Schema says; a reader of a recorded event stays lax, so
+    what was accepted before stays readable."""
     try:
-        return DISCLOSURE.validate_json(body)
+        return DISCLOSURE.validate_json(body, strict=strict)
     except ValidationError as error:
         details = error.errors(include_url=False, include_input=False)
         if any(detail["type"] == "json_invalid" for detail in details):

@@ -59,7 +59,26 @@ async def _record(
         dispatch.take(claims, subscriptions, at)
 
 
-class RecordDeliveries:
+class _Recorder:
+    """What both handlers record deliveries with, and hand them over to."""
+
+    def __init__(
+        self,
+        subscriptions: SubscriptionStore,
+        deliveries: DeliveryQueue,
+        *,
+        horizon: timedelta,
+        dispatch: Handover,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self._subscriptions = subscriptions
+        self._deliveries = deliveries
+        self._horizon = horizon
+        self._dispatch = dispatch
+        self._clock = clock
+
+
+class RecordDeliveries(_Recorder):
     """A ``BatchHandler[AlertEvent | AlertUpdatedEvent]``: one delivery per (alert event,
     subscription it goes to, ``model.recipients``).
 
@@ -77,21 +96,6 @@ class RecordDeliveries:
     - A MongoDB failure escapes: the pipeline retries the batch when it is transient.
     """
 
-    def __init__(
-        self,
-        subscriptions: SubscriptionStore,
-        deliveries: DeliveryQueue,
-        *,
-        horizon: timedelta,
-        dispatch: Handover,
-        clock: Callable[[], datetime] = now,
-    ) -> None:
-        self._subscriptions = subscriptions
-        self._deliveries = deliveries
-        self._horizon = horizon
-        self._dispatch = dispatch
-        self._clock = clock
-
     async def __call__(self, events: Sequence[AnyAlertEvent]) -> None:
         tenants = {event.tenant_id for event in events}
         subscriptions = await self._subscriptions.active(tenants)
@@ -107,7 +111,7 @@ class RecordDeliveries:
         await _record(self._deliveries, self._dispatch, owed, subscriptions, at)
 
 
-class CarryOutRequests:
+class CarryOutRequests(_Recorder):
     """A ``BatchHandler`` of the api's delivery requests (``deliveries.requests.v1``).
 
     - A redelivery makes the final deliveries it names ``pending``, due at once, with a new
@@ -119,21 +123,6 @@ class CarryOutRequests:
     - Idempotent per request: carrying one out again redelivers nothing twice and records no
       second test.
     """
-
-    def __init__(
-        self,
-        subscriptions: SubscriptionStore,
-        deliveries: DeliveryQueue,
-        *,
-        horizon: timedelta,
-        dispatch: Handover,
-        clock: Callable[[], datetime] = now,
-    ) -> None:
-        self._subscriptions = subscriptions
-        self._deliveries = deliveries
-        self._horizon = horizon
-        self._dispatch = dispatch
-        self._clock = clock
 
     async def __call__(self, events: Sequence[RequestEvent]) -> None:
         at = self._clock()

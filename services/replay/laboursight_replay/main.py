@@ -19,7 +19,8 @@ from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.settings import Settings
-from laboursight_schemas.replay import META_ID, REPLAY, databases_of, replay_database, replay_id_of
+from laboursight_schemas.replay import META_ID, REPLAY, databases_of, replay_id_of
+from laboursight_schemas.replay_period import add_period_arguments, replay_id
 
 from .diff import report
 from .report import write_report
@@ -42,28 +43,10 @@ class Failed(Exception):
     """A step of ``run`` failed; it said why on stderr."""
 
 
-def aware_time(text: str) -> str:
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError(f"{text!r} names no time zone (e.g. 2026-11-01T00:00:00Z)")
-    return text
-
-
 def offsets(text: str) -> str:
     """The shape only: the screening replay checks the topic and the order."""
     if not re.fullmatch(r"[^:]+:\d+:\d+-\d+", text):
         raise argparse.ArgumentTypeError(f"{text!r} is not topic:partition:first-last")
-    return text
-
-
-def replay_id(text: str) -> str:
-    try:
-        replay_database("x", text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
     return text
 
 
@@ -73,29 +56,7 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     run = commands.add_parser(
         "run", help="screen and fold a period again, then write the report (diff)"
     )
-    run.add_argument("--tenant", required=True, help="the tenant whose disclosures to replay")
-    run.add_argument("--replay-id", type=replay_id, required=True, help="names the replay")
-    run.add_argument("--since", type=aware_time, help="first disclosure event time replayed")
-    run.add_argument("--until", type=aware_time, help="event times before this are replayed")
-    run.add_argument(
-        "--offsets",
-        type=offsets,
-        action="append",
-        default=[],
-        metavar="TOPIC:PARTITION:FIRST-LAST",
-        help="replay only these positions of a disclosure topic, both included (repeat)",
-    )
-    run.add_argument(
-        "--source",
-        choices=("ledger", "kafka"),
-        default="ledger",
-        metavar="SOURCE",
-        help="ledger (default): the tenant's chained disclosure events; kafka: the topics",
-    )
-    run.add_argument("--rule-set", help="rule-set version (default: the newest available)")
-    run.add_argument("--rule-sets-dir", help="a folder of operator-published rule sets")
-    run.add_argument("--reference-edition", help="reference-data edition (default: newest)")
-    run.add_argument("--workers", type=int, default=1, help="screening processes (default 1)")
+    add_period_arguments(run, offsets)
     run.add_argument("--out", type=Path, required=True, help="folder the report is written to")
     diff = commands.add_parser("diff", help="write the report of a replay that has run")
     diff.add_argument("--replay-id", type=replay_id, required=True, help="the replay")
@@ -121,7 +82,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> str:
     for option in ("since", "until", "rule_set", "rule_sets_dir", "reference_edition"):
         value = getattr(args, option)
         if value is not None:
-            period += [f"--{option.replace('_', '-')}", str(value)]
+            text = value.isoformat() if isinstance(value, datetime) else str(value)
+            period += [f"--{option.replace('_', '-')}", text]
     for offsets in args.offsets:
         period += ["--offsets", offsets]
     period += ["--workers", str(args.workers)]
