@@ -11,7 +11,7 @@ export UV_PYTHON := python3.11
 .PHONY: help venv run test lint unit integration compose-tool node-tools schemas method bench clean
 
 help:
-	@echo "make run    - start the whole system on embedded local servers (Ctrl-C stops everything)"
+	@echo "make run    - start the whole system on embedded local servers, data kept in .run/ (Ctrl-C stops everything; FRESH=1 starts afresh)"
 	@echo "make test   - lint, type-check and run every test against real Kafka and MongoDB"
 	@echo "make schemas - refresh the committed JSON Schema snapshot and AsyncAPI document after a contract change"
 	@echo "make method - refresh the committed rule-set documents (services/screening/method/)"
@@ -52,11 +52,24 @@ lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy schemas runtime services tests deploy/local
 
-test: venv compose-tool node-tools lint
+# promtool checks the alert rules (tests/test_monitoring.py): Debian's prometheus package,
+# unpacked into .tools, so nothing is installed system-wide and no server is started.
+PROMTOOL := $(TOOLS)/prometheus/usr/bin/promtool
+$(PROMTOOL):
+	@mkdir -p $(TOOLS)/debs $(TOOLS)/prometheus
+	@cd $(TOOLS)/debs && { apt-get download -qq prometheus 2>/dev/null \
+	  || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get download -qq prometheus; }; } \
+	  && dpkg-deb --fsys-tarfile prometheus_*.deb | tar -x -C ../prometheus ./usr/bin/promtool \
+	  || echo "warning: could not unpack promtool; the alert-rule test will say so"
+	@rm -rf $(TOOLS)/debs
+
+prom-tool: $(PROMTOOL)
+
+test: venv compose-tool node-tools prom-tool lint
 	$(VENV)/bin/pytest -v -ra
 
 run: venv
-	$(PY) deploy/local/run.py
+	$(PY) deploy/local/run.py $(if $(FRESH),--fresh)
 
 schemas: venv
 	$(VENV)/bin/laboursight-schemas
@@ -71,6 +84,7 @@ method: venv
 bench: venv
 	$(PY) -m tests.bench.engine
 	$(PY) -m tests.bench.replay
+	$(PY) -m tests.bench.ledger --repeats 1
 	$(PY) -m tests.bench.system
 
 # The fault suite (tests/chaos): SIGKILLs each service, the broker and mongod under a steady

@@ -398,6 +398,8 @@ def supplier_disclosure(c: Chooser) -> Raw:
         if c.presence() != "absent":
             costs.raw["fee_lines"] = fee_lines(c, wage.value)
         costs.signal("fees_reimbursed", lambda: c.flag(adverse=False))
+        reimbursed = real_marks("recruitment_costs.fees_reimbursed_pct", 0, 100)
+        costs.signal("fees_reimbursed_pct", lambda: c.real((50, 100), (0, 50), reimbursed))
         return costs.raw
 
     r.section("recruitment_costs", recruitment_costs)

@@ -10,6 +10,11 @@
   Makefile installs), or else the one on PATH; without either it fails.
 - Every folder under services/ must be built by the Dockerfile, run by Compose and deployed by
   the Kubernetes manifests.
+- Every Kubernetes manifest (deploy/k8s/ and its operators/ examples) validates against a
+  schema shipped in tests/k8s_schemas/: Kubernetes' own strict schemas (no unknown field) for the
+  built-in kinds, and for the operators' kinds (KEDA, Strimzi, MongoDB Community) a subset of
+  their CRDs written down from the operators' published CRDs (each file names its source).
+  jsonschema-rs (a dev dependency) validates them; nothing is fetched.
 
 Nothing here needs a container engine: images are not built.
 """
@@ -21,8 +26,14 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import pytest
 import yaml
+
+from laboursight_runtime import topics as provisioning
+from laboursight_runtime.kafka import consumer_options
+from laboursight_runtime.settings import Settings
+from laboursight_schemas import topology
 
 ROOT = Path(__file__).resolve().parents[1]
 # The pinned uv that the Makefile installs; a uv on PATH is the fallback.
@@ -30,6 +41,18 @@ PROJECT_UV = ROOT / ".tools" / "bin" / "uv"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 K8S_DIR = ROOT / "deploy" / "k8s"
+K8S_OPERATORS_DIR = K8S_DIR / "operators"
+K8S_SCHEMAS = ROOT / "tests" / "k8s_schemas"
+# kubernetes-validate 1.37.0's strict schemas for Kubernetes 1.37, pruned to the kinds used here
+# (see tests/k8s_schemas/README.md).
+KUBERNETES_SCHEMAS = K8S_SCHEMAS / "kubernetes-v1.37.0-strict"
+CRD_SCHEMAS = {
+    ("keda.sh/v1alpha1", "ScaledObject"): "keda-scaledobject-v1alpha1.json",
+    ("kafka.strimzi.io/v1beta2", "Kafka"): "strimzi-kafka-v1beta2.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaNodePool"): "strimzi-kafkanodepool-v1beta2.json",
+    ("kafka.strimzi.io/v1beta2", "KafkaTopic"): "strimzi-kafkatopic-v1beta2.json",
+    ("mongodbcommunity.mongodb.com/v1", "MongoDBCommunity"): "mongodbcommunity-v1.json",
+}
 
 INFRASTRUCTURE = frozenset({"kafka", "mongo"})
 JOBS = frozenset({"topics"})
@@ -354,3 +377,326 @@ def test_k8s_configuration_and_topics_job(k8s_documents: list[dict[str, Any]]) -
     assert container["image"].split("/")[-1].startswith("laboursight-api:")
     api = _k8s_objects(k8s_documents, "Service")["laboursight-api"]
     assert api["spec"]["selector"] == {"app.kubernetes.io/name": "laboursight-api"}
+
+
+# --- Kubernetes: every manifest against its schema -------------------------------------------
+
+CONSUMERS = sorted(service_folders() - {"api"})
+
+
+def _k8s_manifests() -> list[tuple[str, dict[str, Any]]]:
+    """(file:kind/name, document) of every manifest, the operators' examples included."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for path in sorted([*K8S_DIR.glob("*.yaml"), *K8S_OPERATORS_DIR.glob("*.yaml")]):
+        for document in yaml.safe_load_all(path.read_text()):
+            if document is not None:
+                document = _mapping(document, str(path))
+                where = path.relative_to(K8S_DIR)
+                found.append(
+                    (f"{where}:{document['kind']}/{document['metadata']['name']}", document)
+                )
+    return found
+
+
+def _kubernetes_schema_file(api_version: str, kind: str) -> Path:
+    """kubernetes-validate's naming: ``<kind>-<group without domain>-<version>.json``."""
+    group_version = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+    return KUBERNETES_SCHEMAS / f"{kind.lower()}-{group_version}.json"
+
+
+@pytest.fixture(scope="module")
+def k8s_registry() -> jsonschema_rs.Registry:
+    """Kubernetes' definitions, which the kinds' schemas (and the CRD subsets) refer to."""
+    definitions = yaml.safe_load((KUBERNETES_SCHEMAS / "_definitions.json").read_text())
+    return jsonschema_rs.Registry([(definitions["$id"], definitions)])
+
+
+def _k8s_schema(document: dict[str, Any]) -> dict[str, Any]:
+    key = (document["apiVersion"], document["kind"])
+    path = (
+        K8S_SCHEMAS / "crds" / CRD_SCHEMAS[key]
+        if key in CRD_SCHEMAS
+        else _kubernetes_schema_file(*key)
+    )
+    assert path.is_file(), f"no schema for {key} in tests/k8s_schemas/: add it (see its README)"
+    return _mapping(yaml.safe_load(path.read_text()), str(path))
+
+
+def _schema_errors(document: dict[str, Any], registry: jsonschema_rs.Registry) -> list[str]:
+    validator = jsonschema_rs.validator_for(_k8s_schema(document), registry=registry)
+    return [
+        f"{'.'.join(map(str, error.instance_path))}: {error.message}"
+        for error in validator.iter_errors(document)
+    ]
+
+
+@pytest.mark.parametrize("document", [pytest.param(d, id=w) for w, d in _k8s_manifests()])
+def test_k8s_manifest_matches_its_schema(
+    document: dict[str, Any], k8s_registry: jsonschema_rs.Registry
+) -> None:
+    assert _schema_errors(document, k8s_registry) == []
+
+
+def test_k8s_schemas_reject_unknown_fields_and_wrong_types(
+    k8s_documents: list[dict[str, Any]], k8s_registry: jsonschema_rs.Registry
+) -> None:
+    """The schemas are strict: a misspelt field or a wrong type is an error, not ignored."""
+    deployment = _k8s_objects(k8s_documents, "Deployment")["laboursight-risk"]
+    typo = yaml.safe_load(yaml.safe_dump(deployment))
+    typo["spec"]["template"]["spec"]["containers"][0]["startupProbes"] = {}
+    assert _schema_errors(typo, k8s_registry)
+    scaled = _k8s_objects(k8s_documents, "ScaledObject")["laboursight-risk"]
+    wrong = yaml.safe_load(yaml.safe_dump(scaled))
+    wrong["spec"]["triggers"][0]["metadata"]["lagThreshold"] = 100
+    assert _schema_errors(wrong, k8s_registry)
+
+
+# --- Kubernetes: availability, autoscaling, network ------------------------------------------
+
+
+def _selects(selector: dict[str, Any], deployment: dict[str, Any]) -> bool:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    match = selector.get("matchLabels", {})
+    return bool(match) and match.items() <= labels.items() and not selector.get("matchExpressions")
+
+
+def test_k8s_deployments_start_slowly_and_spread(k8s_documents: list[dict[str, Any]]) -> None:
+    for name, deployment in _k8s_objects(k8s_documents, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        startup = container["startupProbe"]
+        assert startup["httpGet"] == {"path": "/healthz", "port": "http"}, name
+        # Liveness no longer needs a delay of its own: it starts once startup has passed.
+        assert "initialDelaySeconds" not in container["livenessProbe"], name
+        spread = pod["topologySpreadConstraints"]
+        assert {c["topologyKey"] for c in spread} == {
+            "topology.kubernetes.io/zone",
+            "kubernetes.io/hostname",
+        }, name
+        for constraint in spread:
+            assert _selects(constraint["labelSelector"], deployment), (name, constraint)
+        # Two replicas at least: one can be drained, restarted or lost while the other works.
+        assert deployment["spec"]["replicas"] >= 2, name
+
+
+def test_k8s_every_service_has_a_disruption_budget(k8s_documents: list[dict[str, Any]]) -> None:
+    budgets = list(_k8s_objects(k8s_documents, "PodDisruptionBudget").values())
+    for name, deployment in _k8s_objects(k8s_documents, "Deployment").items():
+        selecting = [b for b in budgets if _selects(b["spec"]["selector"], deployment)]
+        assert len(selecting) == 1, f"{len(selecting)} PodDisruptionBudgets select {name}"
+        (budget,) = selecting
+        # A drain may take one replica, never all of them.
+        assert budget["spec"].get("maxUnavailable") == 1, name
+        assert "minAvailable" not in budget["spec"], name
+
+
+def _scaled_objects(documents: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """ScaledObjects by the Deployment they scale."""
+    found: dict[str, dict[str, Any]] = {}
+    for scaled in _k8s_objects(documents, "ScaledObject").values():
+        target = scaled["spec"]["scaleTargetRef"]
+        assert target.get("kind", "Deployment") == "Deployment", target
+        assert target["name"] not in found, f"two ScaledObjects scale {target['name']}"
+        found[target["name"]] = scaled
+    return found
+
+
+@pytest.mark.parametrize("service", CONSUMERS)
+def test_k8s_consumer_scales_on_the_lag_of_its_own_groups(
+    k8s_documents: list[dict[str, Any]], service: str
+) -> None:
+    """One Kafka trigger per (group, topic) the service subscribes, as the topology declares
+    (which tests/schemas/test_asyncapi.py holds to what each service's bootstrap subscribes)."""
+    name = f"laboursight-{service}"
+    scaled = _scaled_objects(k8s_documents).get(name)
+    assert scaled is not None, f"no ScaledObject scales {name}"
+    spec = scaled["spec"]
+    reads = {
+        (s.group_id, t.name): t.partitions
+        for t in topology.TOPICS
+        for s in t.subscriptions
+        if s.service == service
+    }
+    triggers = spec["triggers"]
+    assert {t["type"] for t in triggers} == {"kafka"}
+    assert {(t["metadata"]["consumerGroup"], t["metadata"]["topic"]) for t in triggers} == set(
+        reads
+    )
+    assert len(triggers) == len(reads), "a (group, topic) is listed twice"
+    config = _k8s_objects(k8s_documents, "ConfigMap")["laboursight-config"]["data"]
+    reset = consumer_options(Settings(), group_id=service)["auto_offset_reset"]
+    for trigger in triggers:
+        metadata = trigger["metadata"]
+        assert metadata["bootstrapServers"] == config["KAFKA_BOOTSTRAP_SERVERS"], metadata
+        # Lag of a group with no committed offset yet is counted as the consumers would read.
+        assert metadata["offsetResetPolicy"] == reset, metadata
+        assert int(metadata["lagThreshold"]) > 0, metadata
+    deployment = _k8s_objects(k8s_documents, "Deployment")[name]
+    assert spec["minReplicaCount"] == deployment["spec"]["replicas"] >= 2
+    # Members beyond the largest partition count would sit idle.
+    assert spec["maxReplicaCount"] == max(reads.values())
+
+
+def test_k8s_api_scales_on_cpu_and_only_consumers_on_lag(
+    k8s_documents: list[dict[str, Any]],
+) -> None:
+    assert set(_scaled_objects(k8s_documents)) == {f"laboursight-{s}" for s in CONSUMERS}
+    autoscalers = _k8s_objects(k8s_documents, "HorizontalPodAutoscaler")
+    assert set(autoscalers) == {"laboursight-api"}
+    spec = autoscalers["laboursight-api"]["spec"]
+    assert spec["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "laboursight-api",
+    }
+    (metric,) = spec["metrics"]
+    assert metric["type"] == "Resource"
+    assert metric["resource"]["name"] == "cpu"
+    api = _k8s_objects(k8s_documents, "Deployment")["laboursight-api"]["spec"]
+    assert spec["minReplicas"] == api["replicas"] >= 2
+    assert spec["maxReplicas"] > spec["minReplicas"]
+    (container,) = api["template"]["spec"]["containers"]
+    assert container["resources"]["requests"]["cpu"], "CPU utilization is relative to requests"
+
+
+def _namespace(host: str) -> str:
+    """The namespace of ``<service>.<namespace>.svc[...]``."""
+    parts = host.split(".")
+    assert len(parts) >= 3, f"not a cluster Service address: {host}"
+    assert parts[2] == "svc", f"not a cluster Service address: {host}"
+    return parts[1]
+
+
+def _allows(rules: list[dict[str, Any]], port: int, namespace: str | None = None) -> bool:
+    """Whether a rule lets ``port`` (TCP) through, from/to any peer in ``namespace``; a rule
+    with no peers allows every peer."""
+    for rule in rules:
+        if not any(
+            p.get("port") == port and p.get("protocol", "TCP") == "TCP"
+            for p in rule.get("ports", [])
+        ):
+            continue
+        peers = rule.get("from", rule.get("to"))
+        if peers is None:
+            return True
+        if namespace is not None and any(
+            p.get("namespaceSelector", {}).get("matchLabels")
+            == {"kubernetes.io/metadata.name": namespace}
+            for p in peers
+        ):
+            return True
+    return False
+
+
+def _network_policy(documents: list[dict[str, Any]], deployment: dict[str, Any]) -> dict[str, Any]:
+    name = deployment["metadata"]["name"]
+    selecting = [
+        p
+        for p in _k8s_objects(documents, "NetworkPolicy").values()
+        if _selects(p["spec"]["podSelector"], deployment)
+    ]
+    assert len(selecting) == 1, f"{len(selecting)} NetworkPolicies select {name}"
+    return selecting[0]
+
+
+def test_k8s_ingress_is_denied_unless_a_policy_allows_it(
+    k8s_documents: list[dict[str, Any]],
+) -> None:
+    (deny,) = [
+        p["spec"]
+        for p in _k8s_objects(k8s_documents, "NetworkPolicy").values()
+        if p["spec"]["podSelector"] == {}
+    ]
+    assert deny["policyTypes"] == ["Ingress"]
+    assert not deny.get("ingress"), "the namespace-wide policy must allow nothing"
+
+
+@pytest.mark.parametrize("service", sorted(service_folders()))
+def test_k8s_network_policy_of_each_service(
+    k8s_documents: list[dict[str, Any]], service: str
+) -> None:
+    deployment = _k8s_objects(k8s_documents, "Deployment")[f"laboursight-{service}"]
+    spec = _network_policy(k8s_documents, deployment)["spec"]
+    assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    http = container["ports"][0]["containerPort"]
+    ingress, egress = spec.get("ingress", []), spec["egress"]
+    # /metrics is on the HTTP port: Prometheus scrapes it from the monitoring namespace.
+    assert _allows(ingress, http, "monitoring"), "Prometheus cannot scrape /metrics"
+    assert _allows(ingress, http) is (service == "api"), "only the api is open to all"
+    assert all(p["port"] == http for rule in ingress for p in rule["ports"])
+
+    dns = [r for r in egress if {"port": 53, "protocol": "UDP"} in r.get("ports", [])]
+    assert dns, "no egress to DNS"
+    config = _k8s_objects(k8s_documents, "ConfigMap")["laboursight-config"]["data"]
+    for address in config["KAFKA_BOOTSTRAP_SERVERS"].split(","):
+        host, port = address.rsplit(":", 1)
+        assert _allows(egress, int(port), _namespace(host)), f"no egress to Kafka at {address}"
+    uri = _k8s_objects(k8s_documents, "Secret")["laboursight-mongodb"]["stringData"]["MONGODB_URI"]
+    mongo = re.fullmatch(r"mongodb://(?:[^@/]*@)?([^/:]+):(\d+)/.*", uri)
+    assert mongo, uri
+    assert _allows(egress, int(mongo.group(2)), _namespace(mongo.group(1))), "no egress to MongoDB"
+    internet = [r for r in egress if any("ipBlock" in peer for peer in r.get("to", []))]
+    if service == "notify":
+        # Webhooks go to the tenants' endpoints anywhere, over HTTPS only.
+        (rule,) = internet
+        assert {p["ipBlock"]["cidr"] for p in rule["to"]} == {"0.0.0.0/0", "::/0"}
+        assert rule["ports"] == [{"protocol": "TCP", "port": 443}]
+    else:
+        assert internet == [], f"{service} has no business on the internet"
+    assert all("to" in rule for rule in egress), "an egress rule without peers allows all"
+
+
+# --- Kubernetes: the operators' examples ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def k8s_operator_documents() -> list[dict[str, Any]]:
+    return [d for where, d in _k8s_manifests() if where.startswith("operators/")]
+
+
+def test_k8s_strimzi_topics_are_the_provisioned_topics(
+    k8s_operator_documents: list[dict[str, Any]],
+) -> None:
+    kafka = _k8s_objects(k8s_operator_documents, "Kafka")
+    (cluster,) = kafka
+    topics = {
+        t["spec"]["topicName"]: t
+        for t in _k8s_objects(k8s_operator_documents, "KafkaTopic").values()
+    }
+    assert set(topics) == {spec.name for spec in provisioning.TOPICS}
+    for spec in provisioning.TOPICS:
+        topic = topics[spec.name]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == cluster, spec.name
+        assert topic["metadata"]["namespace"] == kafka[cluster]["metadata"]["namespace"]
+        assert topic["spec"]["partitions"] == spec.partitions, spec.name
+        config = {k: str(v) for k, v in topic["spec"].get("config", {}).items()}
+        assert config == spec.config, spec.name
+
+
+def test_k8s_services_point_at_the_operators_examples(
+    k8s_documents: list[dict[str, Any]], k8s_operator_documents: list[dict[str, Any]]
+) -> None:
+    """The ConfigMap's bootstrap address and the Secret's MongoDB host are the Services the
+    Strimzi and MongoDB Community operators create for the examples."""
+    (kafka,) = _k8s_objects(k8s_operator_documents, "Kafka").values()
+    (listener,) = [entry for entry in kafka["spec"]["kafka"]["listeners"] if not entry["tls"]]
+    bootstrap = (
+        f"{kafka['metadata']['name']}-kafka-bootstrap.{kafka['metadata']['namespace']}.svc"
+        f":{listener['port']}"
+    )
+    config = _k8s_objects(k8s_documents, "ConfigMap")["laboursight-config"]["data"]
+    assert config["KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
+    pools = _k8s_objects(k8s_operator_documents, "KafkaNodePool").values()
+    brokers = sum(p["spec"]["replicas"] for p in pools if "broker" in p["spec"]["roles"])
+    assert brokers >= int(config["KAFKA_REPLICATION_FACTOR"])
+
+    (mongo,) = _k8s_objects(k8s_operator_documents, "MongoDBCommunity").values()
+    name, namespace = mongo["metadata"]["name"], mongo["metadata"]["namespace"]
+    uri = _k8s_objects(k8s_documents, "Secret")["laboursight-mongodb"]["stringData"]["MONGODB_URI"]
+    assert f"@{name}-svc.{namespace}.svc:27017/" in uri
+    assert f"replicaSet={name}" in uri
+    assert mongo["spec"]["type"] == "ReplicaSet"
+    assert mongo["spec"]["members"] >= 3
+    (user,) = mongo["spec"]["users"]
+    assert {"name": "readWrite", "db": config["MONGODB_DATABASE"]} in user["roles"]

@@ -33,6 +33,12 @@ HALTED = Gauge(
     "1 while a consumer is halted by its dead-letter guard",
     ["topic", "group"],
 )
+CONSUMER_LAG = Gauge(
+    "laboursight_consumer_lag",
+    "Records of a partition not yet finished with: its high watermark at the last fetch minus "
+    "the offset the group goes on from, after each batch; removed when the partition moves",
+    ["group", "topic", "partition"],
+)
 LOG_RESETS = Counter(
     "laboursight_log_resets_total",
     "Partitions read again from their start because the broker's log restarted behind the consumer",

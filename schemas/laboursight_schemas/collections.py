@@ -16,6 +16,10 @@ Owners create their collections' indexes at start-up.
 |                   |                 |           | tenant/alert id/dismissal; unique (tenant_id, |
 |                   |                 |           | alert_ids): one case or dismissal per alert  |
 | case_settings     | api             | api       | _id = tenant id: due days by risk level       |
+| retention_policies| api             | api, risk,| _id = tenant id: years kept (retention.py)    |
+|                   |                 | notify    |                                              |
+| legal_holds       | api             | api, risk,| _id = hold id: a tenant's or an entity's hold;|
+|                   |                 | notify    | released ones kept (retention.py)            |
 | findings          | risk            | api       | _id = disclosure id + rule set + ref. edition; |
 |                   |                 |           | also risk's idempotency record                |
 | entities          | risk            | api       | _id = tenant/kind/entity id: own judgement,   |
@@ -48,6 +52,8 @@ ALERTS: Final = "alerts"
 DELIVERIES: Final = "deliveries"
 CASES: Final = "cases"
 CASE_SETTINGS: Final = "case_settings"
+RETENTION_POLICIES: Final = "retention_policies"
+LEGAL_HOLDS: Final = "legal_holds"
 LEDGER: Final = "ledger"
 LEDGER_HEADS: Final = "ledger_heads"
 LEDGER_CHECKPOINTS: Final = "ledger_checkpoints"

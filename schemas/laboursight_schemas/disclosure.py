@@ -69,10 +69,20 @@ class FeeCategory(StrEnum):
 
 
 class Payer(StrEnum):
+    """Who paid a fee line. The ILO counts fees charged to workers "directly or indirectly":
+    ``worker_family`` (a relative paid it for the worker) and ``lender`` (a moneylender paid
+    it, so the worker owes it) are costs the worker bears as much as ``worker`` (v1.2)."""
+
     WORKER = "worker"
     EMPLOYER = "employer"
     RECRUITER = "recruiter"
     OTHER = "other"
+    WORKER_FAMILY = "worker_family"
+    LENDER = "lender"
+
+
+# Who bears a fee line's cost, whoever handed over the money.
+WORKER_BORNE: frozenset[Payer] = frozenset({Payer.WORKER, Payer.WORKER_FAMILY, Payer.LENDER})
 
 
 # Nine categories, each paid perhaps in parts: 30 lines is far beyond a real disclosure. The
@@ -165,6 +175,11 @@ class RecruitmentCosts(Strict):
     workers_paid_fees: bool | None = None
     fee_lines: list[FeeLine] = Field(default_factory=list, max_length=MAX_FEE_LINES)
     fees_reimbursed: bool | None = None
+    fees_reimbursed_pct: Percentage | None = Field(
+        default=None,
+        description="The share of the worker-borne costs reimbursed to the workers, when "
+        "reimbursement was partial (v1.2)",
+    )
 
 
 class Wages(Strict):

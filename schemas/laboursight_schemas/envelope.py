@@ -41,9 +41,9 @@ SUBSCRIPTION_TEST_REQUESTED: Final = "org.laboursight.subscription.test_requeste
 # The version of ``data`` each event type is written with today. Bump the minor version for an
 # additive change and add a golden payload (schemas/golden/); anything else needs an upcaster.
 DATA_VERSIONS: Final[dict[str, str]] = {
-    SUPPLIER_DISCLOSURE_SUBMITTED: "1.1",
-    RECRUITER_DISCLOSURE_SUBMITTED: "1.1",
-    FINDINGS_COMPUTED: "1.2",
+    SUPPLIER_DISCLOSURE_SUBMITTED: "1.2",
+    RECRUITER_DISCLOSURE_SUBMITTED: "1.2",
+    FINDINGS_COMPUTED: "1.3",
     ALERT_RAISED: "1.2",
     ALERT_UPDATED: "1.0",
     CASE_CHANGED: "1.0",

@@ -1,9 +1,16 @@
 """Findings and judgements: what the screening engine concludes, and on what evidence."""
 
 from datetime import date
-from typing import Literal, get_args
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
 
 from .disclosure import EntityKind, Period
 
@@ -37,6 +44,19 @@ Strength = Literal["strong", "medium", "weak"]
 Severity = Literal["low", "medium", "high", "critical"]
 RiskLevel = Literal["low", "medium", "high", "critical"]
 
+# The six dimensions of the ILO/EC operational indicators of trafficking in human beings (2009),
+# and the two elements of the ILO statistical definition of forced labour (ICLS 2018).
+Dimension = Literal[
+    "deceptive_recruitment",
+    "coercive_recruitment",
+    "recruitment_by_abuse_of_vulnerability",
+    "exploitation",
+    "coercion_at_destination",
+    "abuse_of_vulnerability_at_destination",
+]
+DIMENSIONS: tuple[Dimension, ...] = get_args(Dimension)
+SurveyElement = Literal["involuntariness", "menace_of_penalty"]
+
 RISK_LEVELS: tuple[RiskLevel, ...] = ("low", "medium", "high", "critical")
 # Each risk level owns a band of the 0-100 score, so a score always reads as its level.
 SCORE_BANDS: dict[RiskLevel, tuple[int, int]] = {
@@ -49,6 +69,21 @@ SCORE_BANDS: dict[RiskLevel, tuple[int, int]] = {
 
 class Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OmitsUnsetAdditions(Frozen):
+    """A model whose fields added in a minor version are left out of its serialised form while
+    they are null, so an event that does not use them is byte for byte what it was before."""
+
+    ADDITIONS: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_unset_additions(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        dumped: dict[str, Any] = handler(self)
+        for name in self.ADDITIONS:
+            if dumped.get(name) is None:
+                dumped.pop(name, None)
+        return dumped
 
 
 class Evidence(Frozen):
@@ -69,10 +104,30 @@ class Finding(Frozen):
     reference_data_edition: str = Field(description="`none` for events of data version 1.0")
 
 
-class Judgement(Frozen):
-    """The ILO/EC combination rule applied to one disclosure's findings."""
+class Contradiction(Frozen):
+    """Fields of one disclosure that cannot all be true. Surfaced, never resolved to the
+    reassuring reading: the rules assess the worse one, which ``assessed`` names."""
 
-    forced_labour_likely: bool
+    rule_id: str
+    fields: list[str] = Field(min_length=2, description="JSON paths of the fields that disagree")
+    values: list[JsonValue] = Field(description="the values disclosed, in the order of `fields`")
+    explanation: str
+    assessed: str = Field(description="the reading the screening assessed: the worse one")
+
+
+class Judgement(OmitsUnsetAdditions):
+    """The threshold judgement over one disclosure's findings, with a level, score, confidence.
+
+    Rule sets that judge ``pooled`` (2026.11.0) apply the ILO/EC combination rule to the pooled
+    ILO indicators; rule sets that judge ``per_dimension`` decide each ILO/EC dimension and the
+    threshold from both elements of the ILO definition, and fill the optional fields."""
+
+    ADDITIONS = ("dimensions_positive", "elements_present", "contradictions")
+
+    forced_labour_likely: bool = Field(
+        description="the indicator threshold for forced labour is met: a flag that calls for "
+        "verification, never a finding that forced labour exists"
+    )
     risk_level: RiskLevel
     score: int = Field(ge=0, le=100)
     confidence: float = Field(
@@ -83,6 +138,21 @@ class Judgement(Frozen):
     )
     not_assessed: list[Indicator]
     explanation: str
+    dimensions_positive: list[Dimension] | None = Field(
+        default=None,
+        description="the ILO/EC dimensions the combination rule finds positive; absent for "
+        "rule sets that judge pooled",
+    )
+    elements_present: list[SurveyElement] | None = Field(
+        default=None,
+        description="which elements of the ILO definition the findings show (the threshold "
+        "needs both); absent for rule sets that judge pooled",
+    )
+    contradictions: list[str] | None = Field(
+        default=None,
+        description="rule ids of the contradictions found, each of which lowered confidence; "
+        "absent for rule sets without contradiction rules",
+    )
 
 
 class ChainLink(Frozen):
@@ -97,7 +167,9 @@ class ChainLink(Frozen):
     field: str = Field(description="JSON path in the disclosure that names the link")
 
 
-class FindingsComputed(Frozen):
+class FindingsComputed(OmitsUnsetAdditions):
+    ADDITIONS = ("context", "contradictions")
+
     disclosure_id: str
     disclosure_event_id: str
     entity_kind: EntityKind
@@ -122,6 +194,17 @@ class FindingsComputed(Frozen):
         default=None,
         description="ISO 3166-1 alpha-2 of the supplier or recruiter as the disclosure gives "
         "it; null when it gives none, and for data versions before 1.2",
+    )
+    context: list[Finding] | None = Field(
+        default=None,
+        description="inherent risk of the commodity and origin (the US DOL list), reported "
+        "beside the findings so no client counts it as one; absent when the rule set keeps "
+        "context in `findings` (2026.11.0)",
+    )
+    contradictions: list[Contradiction] | None = Field(
+        default=None,
+        description="fields of the disclosure that contradict each other; absent for rule "
+        "sets without contradiction rules",
     )
 
 

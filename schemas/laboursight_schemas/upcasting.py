@@ -83,9 +83,15 @@ def _findings_1_0_to_1_1(data: Document) -> Document:
 UPCASTERS: Final[dict[tuple[str, str], tuple[str, Upcaster]]] = {
     (SUPPLIER_DISCLOSURE_SUBMITTED, "1.0"): ("1.1", _unchanged),
     (RECRUITER_DISCLOSURE_SUBMITTED, "1.0"): ("1.1", _unchanged),
+    # 1.2 added the payers worker_family and lender, and fees_reimbursed_pct (optional).
+    (SUPPLIER_DISCLOSURE_SUBMITTED, "1.1"): ("1.2", _unchanged),
+    (RECRUITER_DISCLOSURE_SUBMITTED, "1.1"): ("1.2", _unchanged),
     (FINDINGS_COMPUTED, "1.0"): ("1.1", _findings_1_0_to_1_1),
     # 1.2 added the entity's name and country, each defaulting to null.
     (FINDINGS_COMPUTED, "1.1"): ("1.2", _unchanged),
+    # 1.3 added the judgement's dimensions, elements and contradictions, and the event's
+    # context and contradictions (rule sets that judge per dimension), each absent by default.
+    (FINDINGS_COMPUTED, "1.2"): ("1.3", _unchanged),
     (ALERT_RAISED, "1.0"): ("1.1", _unchanged),
     # 1.2 added the alert type, its reason codes and the country, each with a default.
     (ALERT_RAISED, "1.1"): ("1.2", _unchanged),

@@ -99,6 +99,7 @@ ROUTES: Final[dict[str, Call]] = {
     "GET /v1/disclosure-batches/{batch_id}/results": Call("read disclosures"),
     "GET /v1/entities": Call("read entities"),
     "GET /v1/entities/{entity_id}/risk": Call("read entities"),
+    "GET /v1/entities/{entity_id}/evidence": Call("export evidence"),
     "GET /v1/findings": Call("read findings"),
     "GET /v1/alerts": Call("read alerts"),
     "POST /v1/alerts/{alert_id}:triage": Call("work cases", body=_empty, fresh=True),
@@ -137,6 +138,13 @@ ROUTES: Final[dict[str, Call]] = {
         "manage keys", body=lambda _: {"reason": "matrix"}, fresh=True
     ),
     "POST /v1/keys/{key_id}:rotate": Call("manage keys", body=_empty, fresh=True),
+    "GET /v1/retention": Call("read retention"),
+    "PUT /v1/retention": Call("manage retention", body=lambda _: {"years": 10}),
+    "POST /v1/legal-holds": Call("manage retention", body=lambda _: {"reason": "matrix"}),
+    "GET /v1/legal-holds": Call("read retention"),
+    "GET /v1/legal-holds/{hold_id}": Call("read retention"),
+    # Releasing a released hold changes nothing: the same hold serves every call.
+    "DELETE /v1/legal-holds/{hold_id}": Call("manage retention"),
 }
 # Routes that take no key at all.
 PUBLIC: Final = frozenset(
@@ -218,6 +226,10 @@ class World:
         )
         assert triaged.status_code == 201, triaged.text
         subscription_id = await self.subscription(tenant)
+        hold = await self.api.post(
+            "/v1/legal-holds", json={"reason": "matrix"}, headers=tenant.headers("admin")
+        )
+        assert hold.status_code == 201, hold.text
         delivery_id = f"evt-{uuid.uuid4().hex}:{subscription_id}"
         await self.db[collections.DELIVERIES].insert_one(_dead_delivery(tenant, delivery_id))
         tenant.ids = {
@@ -228,6 +240,7 @@ class World:
             "delivery_id": delivery_id,
             "case_id": triaged.json()["case_id"],
             "key_id": _key_id(tenant.keys["auditor"]),
+            "hold_id": hold.json()["hold_id"],
         }
         tenant.markers |= {tenant.name, tenant.supplier_id, *tenant.ids.values()}
 
@@ -380,14 +393,16 @@ def test_every_operation_of_the_table_has_a_route_and_every_role_a_right() -> No
 
 def test_the_table_keeps_the_policy_of_the_issue() -> None:
     """Said again independently of ``rights``: an auditor reads everything but keys and changes
-    nothing, a submitter only touches disclosures, only an admin touches keys."""
+    nothing, a submitter only touches disclosures, only an admin touches keys, and only an admin
+    sets the retention and the legal holds."""
     for route, call in ROUTES.items():
         method, path = route.split(" ", 1)
         admitted = RIGHTS[call.operation]
         keys = path.startswith("/v1/keys")
         assert ("auditor" in admitted) == (method == "GET" and not keys), route
         assert "submitter" not in admitted or path.startswith("/v1/disclosure"), route
-        assert (admitted == ("admin",)) == keys, route
+        retention = path.startswith(("/v1/retention", "/v1/legal-holds")) and method != "GET"
+        assert (admitted == ("admin",)) == (keys or retention), route
 
 
 async def test_public_routes_need_no_key(world: World) -> None:

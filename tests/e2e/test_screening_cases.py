@@ -19,8 +19,9 @@ def entity_id(disclosure: dict[str, Any]) -> str:
 
 
 @pytest.fixture(scope="module")
-def screened(system: System) -> dict[str, dict[str, Any]]:
-    """Every case submitted at once, then each one's status once screened."""
+def screened(system: System, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """Every case submitted at once, then each one's status once screened; after ``keys``,
+    whose webhook subscription must exist before the alerts the cases raise."""
     entities = [entity_id(case["disclosure"]) for case in CASES.values()]
     key = system.stack.create_key(TENANT, "submitter", entities)
     with system.client(key) as client:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from laboursight_ledger.handlers import AppendEvents
-from laboursight_ledger.store import Arrival, ChainMoved, MongoLedger
+from laboursight_ledger.store import Arrival, ChainMoved, MongoLedger, lost_race
 from laboursight_ledger.verification import verify_tenants
 from laboursight_runtime.failures import Contended, is_transient
 from laboursight_runtime.mongo import make_client
@@ -127,3 +128,11 @@ async def test_an_append_that_keeps_losing_races_is_a_transient_failure_not_a_de
     with pytest.raises(Contended) as raised:
         await AppendEvents(LosingLedger()).append_all(arrivals("tenant-a", 1))  # type: ignore[arg-type]
     assert is_transient(raised.value)
+
+
+def test_a_bulk_write_refused_only_for_duplicate_keys_lost_a_race_and_any_other_did_not() -> None:
+    duplicate = {"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"}
+    invalid = {"index": 1, "code": 121, "errmsg": "Document failed validation"}
+    assert lost_race(BulkWriteError({"writeErrors": [duplicate]}))
+    assert not lost_race(BulkWriteError({"writeErrors": [duplicate, invalid]}))
+    assert not lost_race(BulkWriteError({"writeErrors": []}))

@@ -18,14 +18,16 @@ from laboursight_schemas.envelope import FindingsEvent
 from laboursight_schemas.reference import load_reference
 from laboursight_schemas.upcasting import read_event
 from laboursight_screening.engine import SHIPPED_FOLDER, Catalogue, Screening, screen
+from tests.api.evidence_chain import check_against_ledger
 from tests.replay.conftest import BEFORE, FORCED_OVERTIME, LONG_HOURS, STAFFED, TENANT, Recorded
-from tests.replay.system import entity_of, replay, report_files, snapshot
+from tests.replay.system import command, entity_of, replay, report_files, snapshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 LIVE = "2026.11.0"
 EDITION = "2026.11"
-CHANGED = "2026.12.0"
+# An operator's own version, beside the shipped ones: a back-test of a local change.
+CHANGED = "2026.11.1"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ async def mongo(recorded: Recorded) -> AsyncIterator[AsyncMongoClient[dict[str, 
 
 @pytest.fixture(scope="module")
 def changed_rules(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Rule set 2026.12.0: 2026.11.0 with the average-hours ceiling raised from 60 to 75 and
+    """Rule set 2026.11.1: 2026.11.0 with the average-hours ceiling raised from 60 to 75 and
     involuntary overtime a medium indicator instead of a strong one."""
     text = (SHIPPED_FOLDER / f"{LIVE}.yaml").read_text()
     text = text.replace(f'version: "{LIVE}"', f'version: "{CHANGED}"')
@@ -246,3 +248,32 @@ async def test_a_replay_id_in_use_is_refused_and_drop_removes_the_replay(
     assert dropped.returncode == 0, dropped.stderr
     assert f"{recorded.database}_replay_taken" not in names
     assert f"{recorded.database}_replay_taken_recorded" not in names
+
+
+async def test_an_alerted_supplier_s_evidence_pack_traces_every_item_to_the_ledger(
+    recorded: Recorded, mongo: AsyncMongoClient[dict[str, Any]], tmp_path: Path
+) -> None:
+    supplier_id = entity_of(STAFFED)
+    out = tmp_path / "pack.json"
+
+    done = command(
+        "laboursight-api",
+        recorded.env,
+        *("evidence", "--tenant", TENANT, "--entity", supplier_id, "-o", str(out), "--json"),
+    )
+
+    assert done.returncode == 0, done.stderr
+    pack = json.loads(out.read_bytes())
+    assert pack["ledger"]["intact"] is True
+    assert await check_against_ledger(mongo[recorded.database], pack) > 0
+    assert [d["data"]["disclosure"] for d in pack["disclosures"]] == [
+        TypeAdapter(Disclosure).validate_python(STAFFED).model_dump(mode="json")
+    ]
+    assert pack["alerts"], "the staffed supplier was alerted"
+    stated = {(k["recruiter_id"], k["stated_by"]) for k in pack["summary"]["links"]}
+    [own] = pack["screenings"]
+    [recruiter] = [s for s in pack["links"] if s["data"]["entity_id"] == "REC-BD-RISK-07"]
+    assert stated == {
+        ("REC-BD-RISK-07", own["data"]["disclosure_id"]),
+        ("REC-BD-RISK-07", recruiter["data"]["disclosure_id"]),
+    }

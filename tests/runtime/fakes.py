@@ -83,15 +83,23 @@ class DeadLetters:
 
 
 class Offsets:
-    """``assigned``: the partitions the consumer holds and where each would be read next."""
+    """``assigned``: the partitions the consumer holds and where each would be read next;
+    ``ends``: each partition's high watermark as the last fetch saw it (unknown if missing)."""
 
     def __init__(
-        self, fail: Exception | None = None, assigned: Mapping[int, int] | None = None
+        self,
+        fail: Exception | None = None,
+        assigned: Mapping[int, int] | None = None,
+        ends: Mapping[int, int] | None = None,
     ) -> None:
         self.commits: list[dict[int, int]] = []
         self.rewinds: list[tuple[int, int]] = []
         self.assigned = dict(assigned or {})
+        self.ends = dict(ends or {})
         self._fail = fail
+
+    def highwater(self, partition: int) -> int | None:
+        return self.ends.get(partition)
 
     async def positions(self) -> dict[int, int]:
         return dict(self.assigned)

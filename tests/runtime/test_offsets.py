@@ -1,5 +1,6 @@
 """Explicit commits on the subscriber's consumer: never past its position, never for a partition
-it lost (with a hand-written consumer holding an assignment and positions)."""
+it lost (with a hand-written consumer holding an assignment and positions); the high watermark
+only of a partition it holds."""
 
 from collections.abc import Mapping
 
@@ -24,6 +25,14 @@ class Consumer:
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         self.commits.append(offsets)
 
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.positions)
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        # As aiokafka's: an assertion, not an error to catch, for a partition not assigned.
+        assert tp in self.positions, "Partition is not assigned"
+        return self.positions[tp] + 10
+
 
 async def test_commits_up_to_the_position_of_each_assigned_partition() -> None:
     consumer = Consumer({0: 40, 1: 7})
@@ -45,3 +54,8 @@ async def test_a_revoked_partition_is_skipped_and_nothing_left_sends_no_commit()
     consumer = Consumer({})
     await KafkaOffsets(consumer, TOPIC).commit({0: 3})
     assert consumer.commits == []
+
+
+def test_the_end_of_a_partition_no_longer_assigned_is_unknown() -> None:
+    offsets = KafkaOffsets(Consumer({0: 40}), TOPIC)
+    assert (offsets.highwater(0), offsets.highwater(1)) == (50, None)

@@ -1,7 +1,7 @@
 """The pipeline on the real broker: offsets committed only after the effect, a poison event
-isolated inside a batch, a transient failure retried then rewound, the dead-letter guard halting
-with a state that survives a restart, each partition in order, and readiness that fails with the
-writes."""
+isolated inside a batch, a transient failure retried then rewound (its records lag meanwhile),
+the dead-letter guard halting with a state that survives a restart, each partition in order, and
+readiness that fails with the writes."""
 
 import asyncio
 import json
@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import UnknownError
 from faststream.kafka import KafkaBroker
+from prometheus_client import REGISTRY
 
 from laboursight_runtime.kafka import KafkaPublisher, encode, make_broker
 from laboursight_runtime.pipeline import BatchSubscription, subscribe_batch
@@ -247,14 +248,22 @@ async def test_a_transient_failure_is_retried_then_rewound_never_dead_lettered(
     async with consuming(settings, topic, group, handle, retry_budget_s=0.0) as (sub, _):
         await until(lambda: len(attempts) >= 3)
         failing = sub.write_problems()
+        stalled = lag(group, topic, 0)  # nothing handled: every record is still to go
         broker_back.set()
         await until(lambda: len(effects.handled) == 5)
         assert sub.halted is None
         assert sub.write_problems() == {}
+        await until(lambda: lag(group, topic, 0) == 0)
+    assert stalled == 5
     assert list(failing) == [f"{topic} handle"]
     assert effects.handled == [e.id for e in events]
     assert await dead_letters(settings, topic) == []
     await until_committed(settings, group, topic, 5)
+
+
+def lag(group: str, topic: str, partition: int) -> float | None:
+    labels = {"group": group, "topic": topic, "partition": str(partition)}
+    return REGISTRY.get_sample_value("laboursight_consumer_lag", labels)
 
 
 async def test_the_guard_halts_and_its_state_survives_a_restart(settings: Settings) -> None:

@@ -5,6 +5,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaConnectionError
 from prometheus_client import REGISTRY
 
@@ -202,6 +203,27 @@ async def test_batches_dead_letters_and_halts_are_in_the_metrics() -> None:
     assert sample("laboursight_consumer_halted", **group) == 0
     await made.process(records(["garbage"] * 3, first=3), Offsets(), History())
     assert sample("laboursight_consumer_halted", **group) == 1
+
+
+async def test_lag_is_what_remains_of_each_partition_until_it_moves() -> None:
+    made, _ = subscription(Handler(), group_id="lag")
+
+    def lag(partition: int) -> float | None:
+        labels = {"group": "lag", "topic": TOPIC, "partition": str(partition)}
+        return REGISTRY.get_sample_value("laboursight_consumer_lag", labels)
+
+    batch = records(["a", "b"], first=10) + records(["c"], partition=1, first=4)
+    await made.process(batch, Offsets(ends={0: 20, 1: 5}), History())
+    assert (lag(0), lag(1)) == (8, 0)
+    # Nothing of partition 0 committed (its handler is down): the group goes on from offset 12.
+    stuck, _ = subscription(Handler(transient=1_000), retry_budget_s=0.05, group_id="lag")
+    await stuck.process(records(["d"], first=12), Offsets(ends={0: 30}), History())
+    assert lag(0) == 18
+    # Its end unknown (no fetch saw it), a partition keeps its last reading.
+    await made.process(records(["e"], first=12), Offsets(), History())
+    assert lag(0) == 18
+    made.revoked([TopicPartition(TOPIC, 0), TopicPartition("another-topic", 1)])
+    assert (lag(0), lag(1)) == (None, 0)
 
 
 async def test_a_batch_that_spans_a_rebalance_is_handled_but_not_committed() -> None:

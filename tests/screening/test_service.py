@@ -116,6 +116,47 @@ async def test_disclosure_in_findings_out_poison_to_dead_letters(settings: Setti
     assert headers["dlq.error.type"] == "UnreadableEvent"
 
 
+async def test_a_candidate_rule_set_named_in_the_settings_publishes_context_apart(
+    settings: Settings,
+) -> None:
+    """The service screens with ``rule_set: 2026.12.0`` though it is not the default; its
+    findings event carries context beside the findings and the contradictions found."""
+    broker = make_broker(settings, client_id="test-screening-candidate")
+    group = f"screening-{uuid.uuid4().hex[:8]}"
+    candidate = ScreeningSettings(rule_set="2026.12.0")
+    rules = candidate.catalogue().compiled(candidate.rule_set or "")
+    subscribe_batch(
+        broker,
+        settings,
+        topics.SUPPLIER_DISCLOSURES,
+        group_id=group,
+        event_type=SupplierDisclosureEvent,
+        handle=Screener(KafkaPublisher(broker), rules, REFERENCE),
+    )
+    findings = Collector()
+    broker.subscriber(topics.FINDINGS, group_id=f"{group}-check", auto_offset_reset="earliest")(
+        findings
+    )
+    contradicting = {
+        **CLEAN_SUPPLIER,
+        "documents": {"held_by": "worker", "workers_with_documents_held_pct": 40},
+    }
+    event = supplier_event(contradicting)
+    async with running(broker, settings) as live:
+        await live.publish(encode(event), topics.SUPPLIER_DISCLOSURES, key=b"SUP-001")
+        body, _ = await findings.wait_for(
+            lambda body, _: read_event(body, FindingsEvent).correlation_id == event.correlation_id
+        )
+    out = read_event(body, FindingsEvent).data
+    assert (out.rule_set_version, out.rule_set_hash) == ("2026.12.0", rules.content_hash)
+    assert [f.indicator for f in out.findings] == ["retention_of_identity_documents"]
+    assert [f.indicator for f in out.context or []] == ["high_risk_origin_good"]
+    assert [c.fields for c in out.contradictions or []] == [
+        ["$.documents.held_by", "$.documents.workers_with_documents_held_pct"]
+    ]
+    assert out.judgement.contradictions == ["contradiction.documents_held_by_worker"]
+
+
 class BatchRecorder:
     """A publisher that keeps each ``publish_all``; fails them while ``down``."""
 

@@ -192,8 +192,9 @@ class LocalServers:
                            "--setParameter", f"transactionLifetimeLimitSeconds={TRANSACTION_LIFETIME_S}",
                            "--unixSocketPrefix", str(self._dir), "--quiet"],
             }  # fmt: skip
+            # A folder the caller keeps keeps its servers' logs of earlier runs too.
             for name in SERVERS:
-                self._spawn(name, log_mode="wb")
+                self._spawn(name, log_mode="wb" if self._given_dir is None else "ab")
             self._start_replica_set(deadline)
             asyncio.run(self._provision_kafka(deadline))
         except BaseException:

@@ -34,7 +34,8 @@ A subscription built by :func:`subscribe_batch` runs, for every batch a subscrib
 7. **commit** — one commit for the fetch: each partition's offset moves to just past the last
    record whose effect (handled or dead-lettered) is durable; nothing at or after a rewind point
    is committed. A failed commit rewinds nothing (the next one covers it) but makes the
-   consumer unready.
+   consumer unready. Each partition's lag (``laboursight_consumer_lag``) is then what lies
+   between that offset and the high watermark the fetch saw.
 8. **watch** (every half second, and on each assignment) — the poll pace (``pace``), and a log
    the broker started again (tansu keeps memory only) read from its start (``resets``); a commit
    is never sent past the consumer's position, nor for a batch that spanned a rebalance.
@@ -56,13 +57,14 @@ The interface services code against::
 
 from .decode import Reading
 from .handler import BatchHandler, Decoded, EventT, RecordsHandler
-from .subscription import BatchSubscription, subscribe_batch, subscribe_records
+from .subscription import BatchSubscription, FetchBytes, subscribe_batch, subscribe_records
 
 __all__ = [
     "BatchHandler",
     "BatchSubscription",
     "Decoded",
     "EventT",
+    "FetchBytes",
     "Reading",
     "RecordsHandler",
     "subscribe_batch",

@@ -37,6 +37,11 @@ class Offsets(Protocol):
         """Every partition of the topic assigned now, with the offset its next batch starts at."""
         ...
 
+    def highwater(self, partition: int) -> int | None:
+        """The offset the partition's next produced record will get, as the last fetch saw it;
+        ``None`` before any fetch, or when the partition is not assigned (any longer)."""
+        ...
+
 
 class KafkaOffsets:
     """The subscriber's own consumer: only it may commit for the group's assignment."""
@@ -71,6 +76,14 @@ class KafkaOffsets:
             return {tp.partition: await self._consumer.position(tp) for tp in assigned}
         return {}
 
+    def highwater(self, partition: int) -> int | None:
+        tp = TopicPartition(self._topic, partition)
+        # aiokafka asserts the assignment; checked first, as nothing can revoke in between.
+        if tp not in self._consumer.assignment():
+            return None
+        end: int | None = self._consumer.highwater(tp)
+        return end
+
 
 class NoOffsets:
     """FastStream's in-memory test broker keeps no offsets: nothing to commit or seek."""
@@ -83,3 +96,6 @@ class NoOffsets:
 
     async def positions(self) -> dict[int, int]:
         return {}
+
+    def highwater(self, partition: int) -> int | None:
+        return None

@@ -1,10 +1,12 @@
 """A batch subscription: FastStream's batch subscriber feeding the steps, one task per partition."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Generic
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
@@ -16,6 +18,7 @@ from laboursight_runtime.kafka import consumer_options
 from laboursight_runtime.metrics import (
     BATCH_RECORDS,
     BATCH_SECONDS,
+    CONSUMER_LAG,
     DEAD_LETTERS,
     HALTED,
     MESSAGES,
@@ -169,6 +172,15 @@ class BatchSubscription(Generic[EventT]):
         self._generation += 1
         self._guards.clear()
 
+    def revoked(self, partitions: list[TopicPartition]) -> None:
+        """A rebalance took ``partitions`` away: their guards are forgotten, and their lag is
+        no longer this member's to report (their next owner reports it)."""
+        self.forget()
+        for tp in partitions:
+            if tp.topic == self.topic:
+                with contextlib.suppress(KeyError):  # never measured here
+                    CONSUMER_LAG.remove(self.group_id, self.topic, str(tp.partition))
+
     async def __call__(self, message: KafkaMessage) -> None:
         raw = message.raw_message
         # A tuple from the real subscriber; FastStream's in-memory test broker hands a list.
@@ -216,6 +228,7 @@ class BatchSubscription(Generic[EventT]):
                 self._guards[partition] = outcome.guard
         if generation == self._generation:
             await self._commit(offsets, partitions, outcomes)
+            self._measure_lag(offsets, partitions, outcomes)
         else:
             # Fetched under the assignment before a rebalance: the new one starts from the
             # group's last commit, so these records come again (to this member or another).
@@ -272,6 +285,23 @@ class BatchSubscription(Generic[EventT]):
                     if record.offset == offset - 1:
                         self._committed[partition] = Fingerprint.of(record)
 
+    def _measure_lag(
+        self,
+        offsets: Offsets,
+        partitions: dict[int, Records],
+        outcomes: dict[int, PartitionOutcome],
+    ) -> None:
+        """The group goes on from the batch's commit, or from its first record when nothing of
+        it was committed; a partition whose end is unknown keeps its last reading."""
+        for partition, batch in partitions.items():
+            if (end := offsets.highwater(partition)) is None:
+                continue
+            commit = outcomes[partition].commit
+            onwards = batch[0].offset if commit is None else commit
+            # Never below zero: tansu's high watermark can fall short of a multi-record batch.
+            lag = max(0, end - onwards)
+            CONSUMER_LAG.labels(self.group_id, self.topic, str(partition)).set(lag)
+
     def _report(
         self, partitions: dict[int, Records], outcomes: dict[int, PartitionOutcome], took: float
     ) -> None:
@@ -312,7 +342,7 @@ class _Rebalanced(ConsumerRebalanceListener):  # type: ignore[misc]
         self._subscription = subscription
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        self._subscription.forget()
+        self._subscription.revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._subscription.assigned(assigned)
@@ -323,6 +353,15 @@ def _by_partition(records: Records) -> dict[int, Records]:
     for record in records:
         split[record.partition].append(record)
     return {p: sorted(batch, key=lambda r: r.offset) for p, batch in split.items()}
+
+
+@dataclass(frozen=True)
+class FetchBytes:
+    """How many bytes one fetch may bring in, in all and from one partition (by default
+    aiokafka's own limits)."""
+
+    total: int = 50 * 1024 * 1024
+    per_partition: int = 1024 * 1024
 
 
 def subscribe_batch(
@@ -373,8 +412,12 @@ def subscribe_records(
     max_records: int = 500,
     retry_budget_s: float = 60.0,
     limits: GuardLimits = DEFAULT_LIMITS,
+    fetch_bytes: FetchBytes = FetchBytes(),
 ) -> BatchSubscription[EventT]:
-    """:func:`subscribe_batch` for a handler that also reads each event's record."""
+    """:func:`subscribe_batch` for a handler that also reads each event's record.
+
+    ``fetch_bytes``: caps on what one fetch brings in: a consumer of many partitions holds up
+    to that much prefetched."""
     subscription = BatchSubscription.build(
         topic=topic,
         group_id=group_id,
@@ -392,6 +435,8 @@ def subscribe_records(
         batch_timeout_ms=settings.kafka_fetch_max_wait_ms,
         listener=subscription.listener,
         **consumer_options(settings, group_id=group_id),
+        fetch_max_bytes=fetch_bytes.total,
+        max_partition_fetch_bytes=fetch_bytes.per_partition,
     )
     stopping: set[asyncio.Task[None]] = set()
 

@@ -31,11 +31,13 @@ from . import (
     entities,
     entity_queries,
     errors,
+    evidence_routes,
     finding_queries,
     health,
     key_routes,
     ledger_routes,
     openapi,
+    retention_routes,
     subscriptions,
 )
 from .background import Background
@@ -49,6 +51,7 @@ from .limits import BodyLimit
 from .metrics import RequestTimer
 from .outbox import Timing
 from .publishing import Handoff
+from .rate_limits import Limit, RateLimits
 from .relay import Relay
 from .settings import ApiSettings
 from .sweeper import Sweeper
@@ -151,6 +154,7 @@ def create_app(
         disclosure_queries,
         batches,
         entities,
+        evidence_routes,
         entity_queries,
         finding_queries,
         alert_queries,
@@ -162,6 +166,7 @@ def create_app(
         delivery_requests,
         ledger_routes,
         key_routes,
+        retention_routes,
         health,
         contracts,
     ):
@@ -182,6 +187,10 @@ def _context(settings: ApiSettings, db: AsyncDatabase[dict[str, Any]], bus: Even
         handoff=Handoff(bus, store, schedule, now),
         withdrawals=Withdrawals(store, now),
         keys=KeyCache(db, settings.api_key_cache_s),
+        limits=RateLimits(
+            Limit(settings.api_rate_per_key, settings.api_burst_per_key),
+            Limit(settings.api_rate_per_tenant, settings.api_burst_per_tenant),
+        ),
     )
 
 

@@ -11,8 +11,8 @@ from .errors import ApiError
 from .keys import Principal, Role, authenticate
 
 BEARER = HTTPBearer(auto_error=False, description="An API key: `ls_<key id>.<secret>`")
-"""The security scheme: a route that depends on it answers 401 and 403, and 503 when MongoDB
-(where the keys are) is unreachable."""
+"""The security scheme: a route that depends on it answers 401 and 403, 429 past the caller's
+rate limit (``rate_limits``), and 503 when MongoDB (where the keys are) is unreachable."""
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 
@@ -32,7 +32,8 @@ def require(
                 "send an API key: Authorization: Bearer <key>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        caller = await authenticate((await context(request)).keys, credentials.credentials)
+        ctx = await context(request)
+        caller = await authenticate(ctx.keys, credentials.credentials)
         if caller is None:
             raise ApiError(
                 401,
@@ -45,6 +46,14 @@ def require(
                 403,
                 "forbidden",
                 f"this needs a key with role {' or '.join(roles)}; this key's role is {caller.role}",
+            )
+        wait = ctx.limits.retry_after(caller)
+        if wait is not None:
+            raise ApiError(
+                429,
+                "too_many_requests",
+                f"this key or its tenant sent more requests than its limit; retry in {wait} s",
+                headers={"Retry-After": str(wait)},
             )
         return caller
 

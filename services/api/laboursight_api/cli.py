@@ -12,22 +12,24 @@ from pathlib import Path
 from fastapi import FastAPI
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
-from laboursight_runtime import logs
+from laboursight_runtime import logs, retention
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.service import serve, worker_process
 
-from . import uploader
+from . import evidence_command, uploader
 from .app import create_app
 from .keys import ROLES, create_api_key, parse_key
+from .purge import TARGETS as purge_targets
 from .settings import ApiSettings
 
 DESCRIPTION = """\
-Serve the laboursight HTTP api (the default, or `serve`), create an API key (`create-key`), or
-upload a file of disclosures to a running api (`upload`).
+Serve the laboursight HTTP api (the default, or `serve`), create an API key (`create-key`),
+upload a file of disclosures to a running api (`upload`), or delete what is past the tenants'
+retention (`purge`).
 
 Configured by the environment (see the README): KAFKA_BOOTSTRAP_SERVERS, \
 KAFKA_IDEMPOTENT_PRODUCER, MONGODB_URI, MONGODB_DATABASE, HTTP_HOST, HTTP_PORT, LOG_LEVEL and \
-the API_* limits. `create-key` needs MongoDB only.
+the API_* limits. `create-key` and `purge` need MongoDB only.
 """
 
 
@@ -92,6 +94,22 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         metavar="SECONDS",
         help="how long one HTTP request may take (default: 30)",
     )
+    retention.add_purge_command(commands, "api", purge_targets)
+    evidence = commands.add_parser(
+        "evidence",
+        help="write an entity's evidence pack",
+        description="Build an entity's evidence pack from the tenant's ledger in MongoDB "
+        "(MONGODB_URI, MONGODB_DATABASE), as GET /v1/entities/{id}/evidence does, and write it "
+        "to FILE (a zip; pack.json alone with --json). Prints the ledger's verdict; exits 1 when "
+        "the chain is broken, 2 when nothing is recorded about the entity.",
+    )
+    evidence.add_argument("--tenant", required=True)
+    evidence.add_argument("--entity", required=True, help="the supplier or recruiter id")
+    evidence.add_argument(
+        "--kind", choices=("supplier", "recruiter"), help="when the id names both"
+    )
+    evidence.add_argument("-o", "--output", type=Path, required=True, metavar="FILE")
+    evidence.add_argument("--json", action="store_true", help="write pack.json only")
     return parser.parse_args(argv)
 
 
@@ -160,6 +178,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = ApiSettings()
     if args.command == "create-key":
         _run_create_key(settings, args)
+        return
+    if args.command == "evidence":
+        sys.exit(evidence_command.run(settings, args))
+    if args.command == "purge":
+        retention.run_purge("laboursight-api", settings, purge_targets, args.dry_run)
         return
     logs.configure("api", settings.log_level)
     if settings.api_workers == 1:

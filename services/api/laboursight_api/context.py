@@ -12,6 +12,7 @@ from .findings_view import FindingsView
 from .keys import KeyCache
 from .outbox import Timing
 from .publishing import Handoff
+from .rate_limits import RateLimits
 from .settings import ApiSettings
 from .withdrawals import Withdrawals
 
@@ -27,6 +28,7 @@ class Context:
     handoff: Handoff
     withdrawals: Withdrawals
     keys: KeyCache
+    limits: RateLimits
 
 
 async def context(request: Request) -> Context:

@@ -42,6 +42,16 @@ class DisclosureStatus(BaseModel):
     failure: FailureView | None = None
     findings: list[dict[str, Any]]
     judgement: dict[str, Any] | None
+    context: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Inherent risk of the commodity and origin (the US DOL list), never a "
+        "finding; null where the rule set kept it in `findings` (2026.11.0)",
+    )
+    contradictions: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Fields of the disclosure that contradict each other, each with the "
+        "reading assessed; null for rule sets without contradiction rules",
+    )
     rule_set_version: str | None
     rule_set_hash: str | None
     reference_data_edition: str | None
@@ -147,6 +157,8 @@ async def status(
         failure=document.get("failure") if status == "failed" else None,
         findings=findings.get("findings", []),
         judgement=findings.get("judgement"),
+        context=findings.get("context"),
+        contradictions=findings.get("contradictions"),
         rule_set_version=findings.get("rule_set_version"),
         rule_set_hash=findings.get("rule_set_hash"),
         reference_data_edition=findings.get("reference_data_edition"),

@@ -55,9 +55,11 @@ class EntityRisk(BaseModel):
     version: int
 
 
-async def _profile(
+async def find_profile(
     ctx: Context, tenant_id: str, entity_id: str, kind: EntityKind | None
 ) -> dict[str, Any]:
+    """The entity's risk profile; a 404 when it has none, a 422 naming ``query:kind`` when
+    the id names a supplier and a recruiter and ``kind`` does not choose."""
     kinds = KINDS if kind is None else (kind,)
     keys = [entity_key(tenant_id, k, entity_id) for k in kinds]
     found = (
@@ -96,7 +98,7 @@ async def risk(
 ) -> EntityRisk:
     """Current level, score and explanation, own and inherited parts, evidence and history."""
     tenant = {"tenant_id": caller.tenant_id}
-    profile = await _profile(ctx, caller.tenant_id, entity_id, kind)
+    profile = await find_profile(ctx, caller.tenant_id, entity_id, kind)
     own = profile.get("own")
     latest = (
         None

@@ -12,12 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from laboursight_schemas import collections
-from laboursight_schemas.ledger import Head, Walk, checkpoint_of, entry_of
+from laboursight_schemas.ledger import Walk
 
 from .auth import require
 from .context import Context, context
 from .keys import Principal
+from .ledger_reads import checkpoints_of, entries_of, recorded_head
 from .openapi import AUTHENTICATED
 from .rights import roles
 
@@ -41,20 +41,11 @@ async def verify(caller: Auditor, ctx: Annotated[Context, Depends(context)]) -> 
     entry and why (edited, deleted, reordered, or an event that no longer hashes to its digest).
     """
     tenant_id = caller.tenant_id
-    head = await ctx.db[collections.LEDGER_HEADS].find_one({"_id": tenant_id})
-    recorded = Head(tenant_id) if head is None else Head(tenant_id, head["seq"], head["entry_hash"])
-    checkpoints = [
-        checkpoint_of(d)
-        async for d in ctx.db[collections.LEDGER_CHECKPOINTS].find({"tenant_id": tenant_id})
-    ]
+    recorded = await recorded_head(ctx.db, tenant_id)
+    checkpoints = await checkpoints_of(ctx.db, tenant_id)
     walk = Walk(tenant_id, checkpoints)
-    cursor = ctx.db[collections.LEDGER].find(
-        {"tenant_id": tenant_id, "seq": {"$lte": max(recorded.seq, walk.reach)}},
-        projection={"appended_at": False},
-        batch_size=10_000,
-    )
-    async for document in cursor.sort("seq", 1):
-        if not walk.check(entry_of(document)):
+    async for entry in entries_of(ctx.db, tenant_id, max(recorded.seq, walk.reach)):
+        if not walk.check(entry):
             break
     verdict = walk.verdict(recorded)
     return LedgerVerdict(

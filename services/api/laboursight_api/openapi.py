@@ -42,6 +42,7 @@ DATABASE: Final[Responses] = {
 AUTHENTICATED: Final[Responses] = {
     401: problem("No API key, or an invalid one", WWW_AUTHENTICATE),
     403: problem("This key's role may not do this"),
+    429: problem("Past the key's or its tenant's rate limit; `Retry-After` says when to retry"),
     **DATABASE,
 }
 JSON_BODY: Final[Responses] = {

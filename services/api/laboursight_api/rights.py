@@ -12,8 +12,9 @@ and fails on any route that is not in it or does not keep it.
   webhook subscriptions and redelivers their deliveries.
 - ``auditor``: reads everything of its tenant (subscriptions without their signing secrets),
   verifies its ledger, and changes nothing.
-- ``admin``: manages the tenant's API keys and its subscriptions (with their deliveries), and
-  reads its records as an auditor does. It neither submits nor works alerts and cases: who
+- ``admin``: manages the tenant's API keys and its subscriptions (with their deliveries), sets
+  how long its records are kept and places and releases its legal holds, and reads its records
+  as an auditor does. It neither submits nor works alerts and cases: who
   does so holds an analyst's key, which the key list shows the admin created.
 
 Keys are shown to admins only. Whatever the role, a key sees only its own tenant: another
@@ -39,6 +40,9 @@ Operation = Literal[
     "redeliver",
     "manage keys",
     "verify the ledger",
+    "read retention",
+    "manage retention",
+    "export evidence",
 ]
 
 _READERS: Final[tuple[Role, ...]] = ("analyst", "auditor", "admin")
@@ -60,6 +64,11 @@ RIGHTS: Final[Mapping[Operation, tuple[Role, ...]]] = {
     "redeliver": ("analyst", "admin"),
     "manage keys": ("admin",),
     "verify the ledger": ("auditor",),
+    # The retention and the legal holds: what is kept, and for how long.
+    "read retention": _READERS,
+    "manage retention": ("admin",),
+    # An entity's evidence pack: what an analyst answers a regulator with, or an auditor checks.
+    "export evidence": _READERS,
 }
 
 

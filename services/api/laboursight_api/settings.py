@@ -18,6 +18,12 @@ class ApiSettings(Settings):
     api_key_cache_s: float = Field(default=10.0, ge=0)
     # How often a process writes when its keys were last used: one bulk write, off the requests.
     api_key_use_interval_s: float = Field(default=60.0, gt=0)
+    # Requests a second per API key and per tenant, on average and at once (``rate_limits``),
+    # per api process; a rate of 0 turns that limit off.
+    api_rate_per_key: float = Field(default=100.0, ge=0)
+    api_burst_per_key: int = Field(default=200, ge=1)
+    api_rate_per_tenant: float = Field(default=500.0, ge=0)
+    api_burst_per_tenant: int = Field(default=1000, ge=1)
 
     # The deadline of the MongoDB writes that accept a disclosure: acknowledged within it is a
     # 202, otherwise a 503, and a write that reaches MongoDB after it is void (``outbox``).

@@ -1,9 +1,9 @@
 """What the ledger reads of a record: its envelope, whatever event of ours it carries.
 
 The ledger keeps the bytes as they were read; of the event it needs only the attributes that
-place it (id, tenant, correlation id). It does not judge ``data``: an event another service can
-read is recorded, whichever type or version it is, and a record that is no envelope at all is a
-dead letter.
+place it (id, tenant, correlation id). It does not judge ``data``, nor keep it: an event another
+service can read is recorded, whichever type or version it is, and a record that is no envelope
+at all (``data`` not a JSON object included) is a dead letter.
 """
 
 import json
@@ -16,9 +16,11 @@ from laboursight_schemas.upcasting import LEGACY_ATTRIBUTES, UnreadableEvent
 
 
 class Opaque(BaseModel):
-    """An event's ``data``, left as it is."""
+    """An event's ``data``: a JSON object, read past and not kept. The ledger records the bytes,
+    so the payload as Python objects too would only take memory (several times its size, for
+    every event of a batch at once)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
 
 Recorded = Envelope[Opaque]

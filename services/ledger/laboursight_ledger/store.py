@@ -3,10 +3,10 @@
 Guarantees:
 
 - **Append-only, no gaps.** An append runs in one transaction: it reads the heads of the
-  tenants it appends to, inserts the entries after them and moves each head with a write that
-  names the head it read. Two processes appending to one tenant's chain at once conflict on
-  the head; MongoDB aborts one, which runs again on the other's result, so the chain stays one
-  line. (tenant_id, seq) is unique, as a second line of defence.
+  tenants it appends to, inserts the entries after them and moves the heads in one bulk write,
+  each update naming the head it read. Two processes appending to one tenant's chain at once
+  conflict on the head; MongoDB aborts one, which runs again on the other's result, so the
+  chain stays one line. (tenant_id, seq) is unique, as a second line of defence.
 - **Idempotent on the event id.** An event already in its tenant's chain, or twice in one append,
   is appended once; (tenant_id, event_id) is unique.
 - Nothing in the code updates or deletes an entry.
@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, Protocol
 
-from pymongo import ASCENDING, AsyncMongoClient
+from pymongo import ASCENDING, AsyncMongoClient, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -28,6 +29,7 @@ from laboursight_schemas.ledger import Entry, Head, chained, entry_document, ent
 
 Document = dict[str, Any]
 PAGE = 5_000
+DUPLICATE_KEY = 11000
 # What an entry is made of: the rest (``_id``, ``appended_at``) only slows a walk down.
 ENTRY_FIELDS: Final = dict.fromkeys(
     (
@@ -155,16 +157,29 @@ class MongoLedger:
         extended = extend(heads, new)
         documents = [entry_document(e, at) for _, entries in extended.values() for e in entries]
         await self._db[collections.LEDGER].insert_many(documents, session=session)
-        for tenant_id, (read, entries) in extended.items():
-            last = entries[-1]
-            moved = await self._db[collections.LEDGER_HEADS].update_one(
+        moves = [
+            UpdateOne(
                 {"_id": tenant_id, "seq": read.seq},
-                {"$set": {"entry_hash": last.entry_hash, "seq": last.seq, "updated_at": at}},
+                {
+                    "$set": {
+                        "entry_hash": entries[-1].entry_hash,
+                        "seq": entries[-1].seq,
+                        "updated_at": at,
+                    }
+                },
                 upsert=read.seq == 0,
-                session=session,
             )
-            if not moved.matched_count and moved.upserted_id is None:
-                raise ChainMoved(tenant_id)
+            for tenant_id, (read, entries) in extended.items()
+        ]
+        try:
+            moved = await self._db[collections.LEDGER_HEADS].bulk_write(moves, session=session)
+        except BulkWriteError as error:
+            if lost_race(error):
+                raise ChainMoved(", ".join(extended)) from error
+            raise
+        # A head that moved since it was read matches nothing, and a new one is a duplicate.
+        if moved.matched_count + moved.upserted_count != len(moves):
+            raise ChainMoved(", ".join(extended))
         return len(documents)
 
     async def head(self, tenant_id: str) -> Head:
@@ -188,3 +203,10 @@ class MongoLedger:
 
     async def tenants(self) -> list[str]:
         return sorted([d["_id"] async for d in self._db[collections.LEDGER_HEADS].find({})])
+
+
+def lost_race(error: BulkWriteError) -> bool:
+    """Whether every write ``error`` refused was a duplicate key: a head that another append
+    created after this one read none (what ``update_one`` would raise as ``DuplicateKeyError``)."""
+    refused = error.details.get("writeErrors", [])
+    return bool(refused) and all(e.get("code") == DUPLICATE_KEY for e in refused)

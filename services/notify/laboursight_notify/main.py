@@ -8,7 +8,7 @@ from functools import partial
 
 from faststream.asgi import AsgiFastStream
 
-from laboursight_runtime import logs
+from laboursight_runtime import logs, retention
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.pipeline import subscribe_batch
@@ -26,6 +26,7 @@ from laboursight_schemas.upcasting import Readable
 from .dispatcher import Dispatcher
 from .handlers import CarryOutRequests, RecordDeliveries, RequestEvent
 from .model import AnyAlertEvent
+from .purge import TARGETS as purge_targets
 from .settings import NotifySettings
 from .stores import (
     DeliveryQueue,
@@ -115,8 +116,8 @@ def bootstrap(
 DESCRIPTION = (
     "Run the notify service: read alerts, record a delivery for each of the tenant's webhook "
     "subscriptions it reaches, and send them signed, retried with backoff and kept in MongoDB; "
-    "carry out the redeliveries and test-sends the api asks for. "
-    "It takes no arguments; it is configured by the environment (see the README): "
+    "carry out the redeliveries and test-sends the api asks for; `purge` deletes the deliveries "
+    "past the tenants' retention instead. Configured by the environment (see the README): "
     "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
     "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
     "HTTP_HOST/HTTP_PORT (health and metrics), LOG_LEVEL, OUTBOUND_ALLOW_LOOPBACK, "
@@ -127,9 +128,19 @@ DESCRIPTION = (
 )
 
 
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="laboursight-notify", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command")
+    retention.add_purge_command(commands, "notify", purge_targets)
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    argparse.ArgumentParser(prog="laboursight-notify", description=DESCRIPTION).parse_args(argv)
+    arguments = _arguments(argv)
     settings = Settings()
+    if arguments.command == "purge":
+        retention.run_purge("laboursight-notify", settings, purge_targets, arguments.dry_run)
+        return
     notify = NotifySettings()
     logs.configure("notify", settings.log_level)
     serve(bootstrap(settings, notify), settings)

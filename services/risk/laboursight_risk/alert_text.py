@@ -41,8 +41,8 @@ def raised(alert_type: AlertType, who: str, now: Standing, before: RiskLevel | N
     if alert_type == "strong_indicator":
         return f"{who} shows strong indicators of forced labour that call for verification."
     return (
-        f"{who}'s latest disclosure meets the ILO threshold at which forced labour is likely; "
-        "it calls for verification."
+        f"{who}'s latest disclosure meets the ILO/EC indicator threshold for forced labour — "
+        "verification needed."
     )
 
 
@@ -60,8 +60,8 @@ def reopened(alert_type: AlertType, who: str, now: Standing, disclosure_id: str)
     elif alert_type == "strong_indicator":
         again = f"{who} again shows strong indicators of forced labour"
     else:
-        again = f"{who}'s disclosure again meets the threshold at which forced labour is likely"
-    return f"Reopened: {again}, after disclosure {disclosure_id}; it calls for verification."
+        again = f"{who}'s disclosure again meets the ILO/EC indicator threshold for forced labour"
+    return f"Reopened: {again}, after disclosure {disclosure_id} — verification needed."
 
 
 def resolved(alert_type: AlertType, who: str, after: Profile, disclosure_id: str) -> str:
@@ -78,8 +78,8 @@ def resolved(alert_type: AlertType, who: str, after: Profile, disclosure_id: str
     if alert_type == "strong_indicator":
         return f"Resolved: disclosure {disclosure_id} of {who} shows no strong indicator."
     return (
-        f"Resolved: disclosure {disclosure_id} of {who} no longer meets the threshold at which "
-        "forced labour is likely."
+        f"Resolved: disclosure {disclosure_id} of {who} no longer meets the ILO/EC indicator "
+        "threshold for forced labour."
     )
 
 

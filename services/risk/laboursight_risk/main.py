@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from faststream.asgi import AsgiFastStream
 
-from laboursight_runtime import logs
+from laboursight_runtime import logs, retention
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.pipeline import subscribe_batch
@@ -18,6 +18,7 @@ from laboursight_schemas.envelope import FindingsEvent
 from .broker_log import KafkaAlertLog
 from .case_events import CASE_EVENTS, RecordCaseEvents
 from .handlers import RecordFindings
+from .purge import TARGETS as purge_targets
 from .relay import OutboxRelay
 from .store import MongoRiskStore
 
@@ -59,15 +60,27 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
 
 DESCRIPTION = (
     "Run the risk service: read findings, keep each entity's risk profile in MongoDB, raise and "
-    "update alerts, and follow the analysts' case events to set each alert's status. It takes no arguments; it is configured by the environment (see the README): "
+    "update alerts, and follow the analysts' case events to set each alert's status; `purge` "
+    "deletes the findings past the tenants' retention instead. Configured by the environment "
+    "(see the README): "
     "KAFKA_BOOTSTRAP_SERVERS, KAFKA_IDEMPOTENT_PRODUCER, KAFKA_FETCH_MAX_WAIT_MS, "
     "KAFKA_SESSION_TIMEOUT_MS, KAFKA_HEARTBEAT_INTERVAL_MS, MONGODB_URI, MONGODB_DATABASE, "
     "HTTP_HOST/HTTP_PORT (health and metrics) and LOG_LEVEL."
 )
 
 
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="laboursight-risk", description=DESCRIPTION)
+    commands = parser.add_subparsers(dest="command")
+    retention.add_purge_command(commands, "risk", purge_targets)
+    return parser.parse_args(argv)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    argparse.ArgumentParser(prog="laboursight-risk", description=DESCRIPTION).parse_args(argv)
+    arguments = _arguments(argv)
     settings = Settings()
+    if arguments.command == "purge":
+        retention.run_purge("laboursight-risk", settings, purge_targets, arguments.dry_run)
+        return
     logs.configure("risk", settings.log_level)
     serve(bootstrap(settings), settings)

@@ -20,7 +20,7 @@ from laboursight_schemas.envelope import (
     derived_event_id,
     now,
 )
-from laboursight_schemas.findings import Finding, FindingsComputed
+from laboursight_schemas.findings import Contradiction, Finding, FindingsComputed
 from laboursight_schemas.reference import ReferenceData
 
 from .chain import chain_links
@@ -61,6 +61,21 @@ def findings_event(
             chain=chain_links(disclosure),
             entity_name=party.name,
             entity_country=party.country,
+            context=None
+            if result.context is None
+            else [Finding.model_validate(f, from_attributes=True) for f in result.context],
+            contradictions=None
+            if result.contradictions is None
+            else [
+                Contradiction(
+                    rule_id=c.rule_id,
+                    fields=list(c.fields),
+                    values=list(c.values),
+                    explanation=c.explanation,
+                    assessed=c.assessed,
+                )
+                for c in result.contradictions
+            ],
         ),
     )
 

@@ -1,7 +1,10 @@
 """The open method: a rule set rendered as a document an analyst or auditor can read.
 
 Generated from the rule set itself, so the document cannot drift from what the engine does.
-``laboursight-rules document 2026.11.0 -o services/screening/method/2026.11.0.md``.
+``laboursight-rules document 2026.11.0 -o services/screening/method/2026.11.0.md``. A rule set
+that judges per dimension gets the sections that judging needs (its sources, the ILO/EC
+dimensions with the grade and source of every rule's signal, the thresholds with their sources,
+the contradictions); the document of a pooled rule set is what it always was.
 """
 
 import argparse
@@ -12,12 +15,28 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from laboursight_schemas.disclosure import Disclosure
-from laboursight_schemas.findings import ALL_INDICATORS, CONTEXT_INDICATORS, SCORE_BANDS
+from laboursight_schemas.findings import (
+    ALL_INDICATORS,
+    CONTEXT_INDICATORS,
+    DIMENSIONS,
+    SCORE_BANDS,
+)
 from laboursight_schemas.reference import load_reference
 
 from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue, CompiledRuleSet, screen
-from .engine.measures import MEASURES
-from .engine.ruleset import All, Any_, Compare, Condition, FieldRef, Not, Rule, RuleSet, Unless
+from .engine.judgement import THRESHOLD_MET
+from .engine.measures import MEASURES, Measure
+from .engine.ruleset import (
+    All,
+    Any_,
+    Compare,
+    Condition,
+    FieldRef,
+    Not,
+    Rule,
+    RuleSet,
+    Unless,
+)
 
 WORDS = {
     "eq": "is",
@@ -55,7 +74,7 @@ def _condition(spec: Condition, depth: int) -> list[str]:
     return [f"{pad}- unless it is known that:", *_condition(spec.unless, depth + 1)]
 
 
-def _rule(rule: Rule) -> list[str]:
+def _rule(rule: Rule, rule_set: RuleSet) -> list[str]:
     kinds = " and ".join(rule.applies_to)
     lines = [
         f"#### `{rule.id}`",
@@ -76,8 +95,27 @@ def _rule(rule: Rule) -> list[str]:
         "",
         f"**Why:** {rule.rationale}",
         "",
+        *_sourcing(rule, rule_set),
     ]
     return lines
+
+
+def _sourcing(rule: Rule, rule_set: RuleSet) -> list[str]:
+    """A per-dimension rule's source grades, survey element, note and thresholds."""
+    lines = [
+        f"**ILO/EC:** {ref.dimension}, “{ref.indicator}”, source grade "
+        f"{rule_set.dimensions[ref.dimension].grade_of(ref.indicator)} (ilo_ec_2009)"
+        + (f"; counted {ref.counted_as}: {ref.note}" if ref.counted_as else "")
+        for ref in rule.ilo_ec
+    ]
+    if rule.source_note:
+        lines.append(f"**Source note:** {rule.source_note}")
+    if rule.survey:
+        lines.append(f"**ILO definition:** shows {rule.survey.replace('_', ' ')}")
+    lines += [
+        f"**Threshold:** `{t.subject}` {t.value:g}, source: {t.source}" for t in rule.thresholds
+    ]
+    return [line for item in lines for line in (item, "")]
 
 
 def _severities(rule: Rule) -> str:
@@ -86,9 +124,8 @@ def _severities(rule: Rule) -> str:
 
 
 def _judgement(rule_set: RuleSet) -> list[str]:
-    points = rule_set.scoring.strength_points
-    weights = rule_set.scoring.severity_weight
-    bands = ", ".join(f"{level} {low}-{high}" for level, (low, high) in SCORE_BANDS.items())
+    if rule_set.judgement == "per_dimension":
+        return _judgement_per_dimension(rule_set)
     return [
         "## From findings to a judgement",
         "",
@@ -103,13 +140,7 @@ def _judgement(rule_set: RuleSet) -> list[str]:
         "critical; *high* when forced labour is likely, or any strong finding is of high severity "
         "or worse, or any finding is critical; *medium* when there is any finding but a weak one of low "
         "severity; *low* otherwise.",
-        f"- **Score** 0-100: each level owns a band ({bands}), so a score always reads as its "
-        "level. Within the band, score = bottom of the band + (points / 100) x width of the "
-        "band, at most the top of the band. Each counted finding adds its strength points ("
-        + ", ".join(f"{s} {p}" for s, p in points.items())
-        + ") times its severity weight ("
-        + ", ".join(f"{s} {w:g}" for s, w in weights.items())
-        + ").",
+        _scoring(rule_set),
         "- **Confidence**: the share of the indicators a disclosure of that kind can show (the "
         "ones with rules below for it) that could be assessed. An indicator is assessed when at "
         "least one of its rules could be decided either way.",
@@ -118,6 +149,167 @@ def _judgement(rule_set: RuleSet) -> list[str]:
         + "`) is reported with the findings and in the explanation, and never counted.",
         "",
     ]
+
+
+def _scoring(rule_set: RuleSet) -> str:
+    points = rule_set.scoring.strength_points
+    weights = rule_set.scoring.severity_weight
+    bands = ", ".join(f"{level} {low}-{high}" for level, (low, high) in SCORE_BANDS.items())
+    return (
+        f"- **Score** 0-100: each level owns a band ({bands}), so a score always reads as its "
+        "level. Within the band, score = bottom of the band + (points / 100) x width of the "
+        "band, at most the top of the band. Each counted finding adds its strength points ("
+        + ", ".join(f"{s} {p}" for s, p in points.items())
+        + ") times its severity weight ("
+        + ", ".join(f"{s} {w:g}" for s, w in weights.items())
+        + ")."
+    )
+
+
+def _judgement_per_dimension(rule_set: RuleSet) -> list[str]:
+    return [
+        "## From findings to a judgement",
+        "",
+        "One finding per indicator: its strength is the strongest rule that fired, its severity "
+        "the gravest, and its evidence lists every field each fired rule read. Each rule's "
+        "signal is mapped to the graded indicator it is an instance of in the ILO/EC list "
+        "(ilo_ec_2009), at the source's grade or, where the disclosure shows only part of the "
+        "indicator, at a lower grade with a note; a rule's strength is the strongest grade it "
+        "counts with. A signal the source does not grade says so and counts towards no "
+        "dimension.",
+        "",
+        "- **Each dimension** is decided on its own, by the ILO/EC combination rule over its "
+        "distinct source indicators shown (each at the strongest grade a fired rule gives it): "
+        "positive with 2 strong, or 1 strong and 1 medium or weak, or 3 medium, or 2 medium and "
+        "1 weak; weak indicators alone never. Indicators are never pooled across dimensions. "
+        "When a recruitment dimension, exploitation, and coercion or abuse of vulnerability at "
+        "destination are all positive, the explanation says that the ILO/EC indicators of "
+        "trafficking combine.",
+        "- **The indicator threshold for forced labour** needs both elements of the ILO "
+        "definition (ilo_2012, icls_2018): *involuntariness* (unfree recruitment, work and "
+        "life under duress, impossibility of leaving the employer) and *menace of penalty*. "
+        "Each rule that shows one says which; the threshold is met when the findings show "
+        f"both. The judgement then reads “{THRESHOLD_MET}”: a self-disclosure can meet an "
+        "indicator threshold, never establish forced labour. The judgement lists the "
+        "dimensions found positive (`dimensions_positive`) and the elements shown "
+        "(`elements_present`).",
+        "- **Risk level** (over every finding except context): *critical* when the threshold "
+        "is met and two strong findings are of high severity or worse, or one strong finding "
+        "is critical; *high* when the threshold is met, or any strong finding is of high "
+        "severity or worse, or any finding is critical; *medium* when there is any finding but "
+        "a weak one of low severity; *low* otherwise.",
+        _scoring(rule_set),
+        "- **Confidence**: the share of the indicators a disclosure of that kind can show (the "
+        "ones with rules below for it) that could be assessed, less "
+        f"{rule_set.contradiction_penalty:g} for each contradiction found (never below 0). "
+        "An indicator is assessed when at least one of its rules could be decided either way.",
+        "- **Contradictions**: fields of one disclosure that cannot all be true are reported "
+        "beside the findings (`contradictions`), each naming every field it read, and listed "
+        "in the judgement. They are never resolved to the reassuring reading: the rules read "
+        "the worse one.",
+        "- **Context** (`"
+        + "`, `".join(sorted(CONTEXT_INDICATORS))
+        + "`) is "
+        + (
+            "reported beside the findings (`context`), never among them, and in the "
+            "explanation; it is never counted."
+            if rule_set.context == "separate"
+            else "reported with the findings and in the explanation, and never counted."
+        ),
+        "",
+    ]
+
+
+def _sources(rule_set: RuleSet) -> list[str]:
+    return [
+        "## Sources",
+        "",
+        "The rules cite these works by their key.",
+        "",
+        *(f"- `{key}`: {text}" for key, text in rule_set.sources.items()),
+        "",
+    ]
+
+
+def _dimensions(rule_set: RuleSet) -> list[str]:
+    lines = [
+        "## The ILO/EC dimensions and the signals graded in each",
+        "",
+        "Each dimension's indicators as the source grades them (ilo_ec_2009, adults, labour "
+        "exploitation), and the rules whose signal counts as each. An indicator with no rule "
+        "is one a disclosure cannot show.",
+        "",
+    ]
+    for dimension in DIMENSIONS:
+        listing = rule_set.dimensions[dimension]
+        lines += [f"### {listing.title} (`{dimension}`, {listing.stage} stage)", ""]
+        lines += ["| source grade | indicator | rules (counted as) |", "|---|---|---|"]
+        for grade in ("strong", "medium", "weak"):
+            for indicator in getattr(listing, grade):
+                rules = [
+                    f"`{r.id}` ({ref.counted_as or grade})"
+                    for r in rule_set.rules
+                    for ref in r.ilo_ec
+                    if ref.dimension == dimension and ref.indicator == indicator
+                ]
+                lines.append(f"| {grade} | {indicator} | {', '.join(rules) or '-'} |")
+        lines.append("")
+    ungraded = [r for r in rule_set.rules if not r.ilo_ec]
+    lines += [
+        "### Signals the ILO/EC list does not grade",
+        "",
+        *(f"- `{r.id}`: {r.source_note}" for r in ungraded),
+        "",
+        "### The elements of the ILO definition each signal shows",
+        "",
+        "| rule | element |",
+        "|---|---|",
+        *(
+            f"| `{r.id}` | {r.survey.replace('_', ' ')} |"
+            for r in rule_set.rules
+            if r.survey is not None
+        ),
+        "",
+    ]
+    return lines
+
+
+def _thresholds(rule_set: RuleSet) -> list[str]:
+    return [
+        "## Thresholds and their sources",
+        "",
+        "Every number a rule compares a field or measure with (zero, which reads “any at all”, "
+        "aside), and where it comes from. `laboursight` marks a severity grade of our own.",
+        "",
+        "| rule | field or measure | threshold | source |",
+        "|---|---|---|---|",
+        *(
+            f"| `{r.id}` | `{t.subject}` | {t.value:g} | {t.source} |"
+            for r in rule_set.rules
+            for t in r.thresholds
+        ),
+        "",
+    ]
+
+
+def _contradictions(rule_set: RuleSet) -> list[str]:
+    lines = ["## Contradictions", ""]
+    for spec in rule_set.contradictions:
+        lines += [
+            f"#### `{spec.id}`",
+            "",
+            f"*{' and '.join(spec.applies_to)} disclosures*",
+            "",
+            "**Found when:**",
+            "",
+            *_condition(spec.when, 0),
+            "",
+            f"**Says:** “{spec.explanation}”",
+            "",
+            f"**Assessed:** {spec.assessed}",
+            "",
+        ]
+    return lines
 
 
 def _example(rule_set: RuleSet, rules: CompiledRuleSet) -> list[str]:
@@ -147,6 +339,21 @@ def _example(rule_set: RuleSet, rules: CompiledRuleSet) -> list[str]:
                 if e.rule_id == rule_id
             )
             lines.append(f"  - `{rule_id}` read {cited}: “{explanation}”")
+    for finding in result.context or ():
+        lines.append(f"- context, not a finding: `{finding.indicator}`")
+    for contradiction in result.contradictions or ():
+        lines.append(f"- contradiction `{contradiction.rule_id}`: “{contradiction.explanation}”")
+    if rule_set.judgement == "per_dimension":
+        met = "yes" if judgement.forced_labour_likely else "no"
+        return [
+            *lines,
+            "",
+            f"and this judgement: indicator threshold met: {met}; dimensions positive: "
+            f"{', '.join(judgement.dimensions_positive or []) or 'none'}; risk level "
+            f"{judgement.risk_level}; score {judgement.score}; confidence "
+            f"{judgement.confidence:.2f}. “{judgement.explanation}”",
+            "",
+        ]
     return [
         *lines,
         "",
@@ -155,6 +362,13 @@ def _example(rule_set: RuleSet, rules: CompiledRuleSet) -> list[str]:
         f"{judgement.confidence:.2f}. “{judgement.explanation}”",
         "",
     ]
+
+
+def _measures_read(rule_set: RuleSet) -> list[Measure]:
+    """The measures the rule set's rules read: a rule set published before a measure existed
+    documents what it had, and keeps its document."""
+    text = rule_set.model_dump_json()
+    return [m for m in MEASURES.values() if m.name in text]
 
 
 def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
@@ -183,13 +397,19 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
         "measure; a finding cites each known field the rule read as evidence.",
         "",
         *_judgement(rule_set),
+        *(
+            [*_sources(rule_set), *_dimensions(rule_set), *_thresholds(rule_set)]
+            if rule_set.judgement == "per_dimension"
+            else []
+        ),
+        *(_contradictions(rule_set) if rule_set.contradictions else []),
         "## Measures",
         "",
         "Quantities derived from several fields. A measure is unknown unless all its inputs are. "
         "The exchange rates and the DOL list come from a reference-data edition, versioned apart "
         "from the rules and named with every finding.",
         "",
-        *(f"- `{m.name}`: {m.description}" for m in MEASURES.values()),
+        *(f"- `{m.name}`: {m.description}" for m in _measures_read(rule_set)),
         "",
         *_example(rule_set, compiled),
         "## Rules at a glance",
@@ -216,7 +436,7 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
             "",
             rule_set.indicators[indicator],
             "",
-            *(line for rule in rules for line in _rule(rule)),
+            *(line for rule in rules for line in _rule(rule, rule_set)),
         ]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -3,7 +3,9 @@
 Every version that ever produced a finding stays available, unchanged: replay selects one by
 name, and the content hash recorded with each finding shows that it is the same artefact. A
 version name may appear in one folder only, so a published version cannot be shadowed.
-Reading the files is the engine's only I/O.
+A rule set marked ``status: candidate`` is available by name (screening's ``rule_set``
+setting, replay, back-tests) but is never the default. Reading the files is the engine's only
+I/O.
 """
 
 from functools import cached_property
@@ -46,7 +48,11 @@ class Catalogue:
         return sorted(self._files, key=_version_key)
 
     def current_version(self) -> str:
-        return self.versions()[-1]
+        """The newest version that is not a candidate: what screens when none is named."""
+        published = [v for v in self.versions() if self.load(v).status == "published"]
+        if not published:
+            raise ValueError("no published rule set: every one is a candidate")
+        return published[-1]
 
     def load(self, version: str) -> RuleSet:
         if version not in self._loaded:

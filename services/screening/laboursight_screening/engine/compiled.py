@@ -11,14 +11,25 @@ from laboursight_schemas.disclosure import EntityKind, RecruiterDisclosure, Supp
 from laboursight_schemas.findings import (
     ALL_INDICATORS,
     CONTEXT_INDICATORS,
+    Dimension,
     Indicator,
     Severity,
+    Strength,
+    SurveyElement,
 )
 
 from .codegen import TruthFunction, truth_function
 from .conditions import Models, Node, Truth, compile_condition
-from .outcome import Evidence
-from .ruleset import Rule, RuleSet, Scoring
+from .outcome import Contradiction, Evidence
+from .ruleset import (
+    ContextPlacement,
+    ContradictionRule,
+    DimensionList,
+    JudgementMode,
+    Rule,
+    RuleSet,
+    Scoring,
+)
 from .scope import Scope, list_item_model
 from .template import Template
 
@@ -118,6 +129,49 @@ class CompiledRule:
         return Hit(self.rule, severity, tuple(e for _, evidence in fired for e in evidence))
 
 
+class CompiledContradiction:
+    def __init__(self, spec: ContradictionRule, model: type[BaseModel]) -> None:
+        self.spec = spec
+        models = Models(model)
+        self._when: Node = compile_condition(spec.when, models)
+        self._explanation = Template(spec.explanation, models)
+
+    def find(self, scope: Scope) -> Contradiction | None:
+        """The contradiction, when this disclosure shows it; it names every field it read."""
+        if not self._when.truth(scope):
+            return None
+        cited = dict(self._when.cite(scope))
+        if len(cited) < 2:
+            raise ValueError(f"contradiction {self.spec.id} fired on fewer than two fields")
+        return Contradiction(
+            self.spec.id,
+            tuple(cited),
+            tuple(cited.values()),  # type: ignore[arg-type]
+            self._explanation.render(scope),
+            self.spec.assessed,
+        )
+
+
+class SourceGrade(NamedTuple):
+    """An ILO/EC indicator a rule's signal counts as, at the grade it counts with."""
+
+    dimension: Dimension
+    indicator: str
+    grade: Strength
+
+
+@dataclass(frozen=True)
+class Judging:
+    """What a per-dimension judgement reads of the rule set: each rule's source grades and
+    survey element, by rule id."""
+
+    mode: JudgementMode
+    dimensions: dict[Dimension, DimensionList]
+    grades: dict[str, tuple[SourceGrade, ...]]
+    elements: dict[str, SurveyElement]
+    contradiction_penalty: float
+
+
 @dataclass(frozen=True)
 class CompiledRuleSet:
     version: str
@@ -128,6 +182,10 @@ class CompiledRuleSet:
     truths: dict[EntityKind, TruthFunction]
     # The indicators a disclosure of each kind can show at all: the base of its confidence.
     assessable: dict[EntityKind, list[Indicator]]
+    judging: Judging
+    context: ContextPlacement
+    # None when the rule set has no contradiction rules at all (2026.11.0).
+    contradictions: dict[EntityKind, list[CompiledContradiction]] | None
 
 
 def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
@@ -142,6 +200,26 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
             raise ValueError(f"rule set {rule_set.version} ({kind}): {error}") from error
         covered = {r.rule.indicator for r in rules[kind]} - CONTEXT_INDICATORS
         assessable[kind] = [i for i in ALL_INDICATORS if i in covered]
+    contradictions = {
+        kind: [
+            CompiledContradiction(c, model) for c in rule_set.contradictions if kind in c.applies_to
+        ]
+        for kind, model in MODELS.items()
+    }
+    judging = Judging(
+        mode=rule_set.judgement,
+        dimensions=rule_set.dimensions,
+        grades={
+            rule.id: tuple(
+                SourceGrade(ref.dimension, ref.indicator, ref.grade(rule_set.dimensions))
+                for ref in rule.ilo_ec
+            )
+            for rule in rule_set.rules
+            if rule.ilo_ec
+        },
+        elements={rule.id: rule.survey for rule in rule_set.rules if rule.survey is not None},
+        contradiction_penalty=rule_set.contradiction_penalty,
+    )
     return CompiledRuleSet(
         version=rule_set.version,
         content_hash=rule_set.content_hash(),
@@ -152,4 +230,7 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
             for kind, compiled in rules.items()
         },
         assessable=assessable,
+        judging=judging,
+        context=rule_set.context,
+        contradictions=contradictions if rule_set.contradictions else None,
     )

@@ -1,12 +1,12 @@
 """The entry point of the engine: screen one disclosure under one rule set and reference data."""
 
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
-from laboursight_schemas.findings import Indicator, Strength
+from laboursight_schemas.findings import CONTEXT_INDICATORS, Indicator, Strength
 from laboursight_schemas.reference import ReferenceData
 
 from .compiled import SEVERITY_ORDER, CompiledRuleSet, Hit
-from .judgement import judge
-from .outcome import Finding, Screening
+from .judgement import judge, judge_per_dimension
+from .outcome import Contradiction, Finding, Screening
 from .scope import Scope
 
 STRENGTH_ORDER: dict[Strength, int] = {"weak": 0, "medium": 1, "strong": 2}
@@ -17,7 +17,8 @@ def screen(
     rules: CompiledRuleSet,
     reference: ReferenceData,
 ) -> Screening:
-    """Findings in rule-set order, one per indicator, with every rule that fired as evidence."""
+    """Findings in rule-set order, one per indicator, with every rule that fired as evidence;
+    the contradictions between fields, and context apart, when the rule set asks for them."""
     scope = Scope(disclosure, reference)
     compiled = rules.rules[disclosure.kind]
     results = rules.truths[disclosure.kind].evaluate(disclosure, scope)
@@ -48,5 +49,25 @@ def screen(
         )
         for indicator, group in hits.items()
     )
-    judgement = judge(findings, assessed, rules.assessable[disclosure.kind], rules.scoring)
-    return Screening(findings=findings, judgement=judgement)
+    assessable = rules.assessable[disclosure.kind]
+    if rules.judging.mode == "pooled":
+        judgement = judge(findings, assessed, assessable, rules.scoring)
+        return Screening(findings=findings, judgement=judgement)
+    contradictions: tuple[Contradiction, ...] | None = None
+    if rules.contradictions is not None:
+        found = (c.find(scope) for c in rules.contradictions[disclosure.kind])
+        contradictions = tuple(c for c in found if c is not None)
+    context: tuple[Finding, ...] | None = None
+    if rules.context == "separate":
+        context = tuple(f for f in findings if f.indicator in CONTEXT_INDICATORS)
+        findings = tuple(f for f in findings if f.indicator not in CONTEXT_INDICATORS)
+    judgement = judge_per_dimension(
+        findings,
+        assessed,
+        assessable,
+        rules.scoring,
+        rules.judging,
+        contradictions or (),
+        context or (),
+    )
+    return Screening(findings, judgement, context, contradictions)

@@ -1,7 +1,9 @@
 """From findings to a judgement: the ILO/EC combination rule, a risk level, a score, a confidence.
 
 Context findings (inherent risk of a commodity and origin) are reported in the explanation but
-never counted: they say nothing about the company.
+never counted: they say nothing about the company. ``judge`` pools the ILO indicators (rule sets
+that judge ``pooled``); ``judge_per_dimension`` decides each ILO/EC dimension on its own and the
+threshold from both elements of the ILO definition of forced labour.
 """
 
 from collections.abc import Sequence
@@ -10,16 +12,21 @@ from typing import Protocol
 
 from laboursight_schemas.findings import (
     CONTEXT_INDICATORS,
+    DIMENSIONS,
     ILO_INDICATORS,
     SCORE_BANDS,
+    Dimension,
     Indicator,
     Judgement,
     RiskLevel,
     Severity,
     Strength,
+    SurveyElement,
 )
 
-from .ruleset import Scoring
+from .compiled import Judging
+from .outcome import Contradiction
+from .ruleset import GRADE_ORDER, Scoring
 
 
 def forced_labour_likely(strong: int, medium: int, weak: int) -> bool:
@@ -35,6 +42,8 @@ def forced_labour_likely(strong: int, medium: int, weak: int) -> bool:
 class Explained(Protocol):
     @property
     def explanation(self) -> str: ...
+    @property
+    def rule_id(self) -> str: ...
 
 
 class Judged(Protocol):
@@ -130,4 +139,123 @@ def _unassessed(not_assessed: tuple[Indicator, ...], assessable: int) -> str:
     return (
         f". {len(not_assessed)} of the {assessable} indicators this disclosure can show could "
         f"not be assessed{listed}."
+    )
+
+
+THRESHOLD_MET = "Meets the ILO/EC indicator threshold for forced labour — verification needed"
+THRESHOLD_NOT_MET = "Does not meet the ILO/EC indicator threshold for forced labour"
+ELEMENTS: tuple[SurveyElement, ...] = ("involuntariness", "menace_of_penalty")
+RECRUITMENT_STAGE = (
+    "deceptive_recruitment",
+    "coercive_recruitment",
+    "recruitment_by_abuse_of_vulnerability",
+)
+DESTINATION_STAGE = ("coercion_at_destination", "abuse_of_vulnerability_at_destination")
+
+
+def judge_per_dimension(
+    findings: Sequence[Judged],
+    assessed: set[Indicator],
+    assessable: list[Indicator],
+    scoring: Scoring,
+    judging: Judging,
+    contradictions: Sequence[Contradiction],
+    context: Sequence[Judged] = (),
+) -> Judgement:
+    """Each ILO/EC dimension positive by the combination rule over its own distinct source
+    indicators (each at the strongest grade a fired rule counts it with); the threshold met
+    when the findings show both involuntariness and menace of penalty. Each contradiction
+    lowers confidence by the rule set's penalty."""
+    counted = [f for f in findings if f.indicator not in CONTEXT_INDICATORS]
+    context = [*context, *(f for f in findings if f.indicator in CONTEXT_INDICATORS)]
+    fired = list(dict.fromkeys(e.rule_id for f in counted for e in f.evidence))
+    graded: dict[Dimension, dict[str, Strength]] = {}
+    for rule_id in fired:
+        for source in judging.grades.get(rule_id, ()):
+            indicators = graded.setdefault(source.dimension, {})
+            best = indicators.get(source.indicator, "weak")
+            indicators[source.indicator] = max(best, source.grade, key=GRADE_ORDER.__getitem__)
+    positive = [d for d in DIMENSIONS if _positive(graded.get(d, {}))]
+    shown: dict[SurveyElement, list[str]] = {}
+    for rule_id in fired:
+        if (element := judging.elements.get(rule_id)) is not None:
+            shown.setdefault(element, []).append(rule_id)
+    elements = [e for e in ELEMENTS if e in shown]
+    met = len(elements) == len(ELEMENTS)
+    level = risk_level(counted, met)
+    not_assessed = [i for i in assessable if i not in assessed]
+    share = 1 - len(not_assessed) / len(assessable) if assessable else 0.0
+    confidence = max(0.0, share - judging.contradiction_penalty * len(contradictions))
+    recruitment = [f.indicator for f in counted if f.indicator not in ILO_INDICATORS]
+    explanation = (
+        f"{THRESHOLD_MET if met else THRESHOLD_NOT_MET}: "
+        + "; ".join(_element(e, shown.get(e)) for e in ELEMENTS)
+        + ". "
+        + _dimensions(graded, positive, judging)
+        + (f"; recruitment findings: {', '.join(recruitment)}" if recruitment else "")
+        + _unassessed(tuple(not_assessed), len(assessable))
+        + _contradictions(contradictions)
+        + "".join(
+            f" Context, not a finding about this company: {f.evidence[0].explanation}"
+            for f in context
+        )
+    )
+    return Judgement(
+        forced_labour_likely=met,
+        risk_level=level,
+        score=score(counted, level, scoring),
+        confidence=round(confidence, 4),
+        not_assessed=not_assessed,
+        explanation=explanation,
+        dimensions_positive=positive,
+        elements_present=elements,
+        contradictions=[c.rule_id for c in contradictions],
+    )
+
+
+def _positive(indicators: dict[str, Strength]) -> bool:
+    grades = list(indicators.values())
+    return forced_labour_likely(
+        grades.count("strong"), grades.count("medium"), grades.count("weak")
+    )
+
+
+def _element(element: SurveyElement, rules: list[str] | None) -> str:
+    words = element.replace("_", " ")
+    return f"{words} shown ({', '.join(rules)})" if rules else f"{words} not shown"
+
+
+def _dimensions(
+    graded: dict[Dimension, dict[str, Strength]], positive: list[Dimension], judging: Judging
+) -> str:
+    if not graded:
+        return "No ILO/EC dimension has an indicator"
+    parts = []
+    for dimension in DIMENSIONS:
+        if dimension not in graded:
+            continue
+        listed = ", ".join(f"{name} ({grade})" for name, grade in graded[dimension].items())
+        verdict = "positive" if dimension in positive else "not positive"
+        parts.append(f"{judging.dimensions[dimension].title}: {verdict} — {listed}")
+    sentence = "ILO/EC dimensions: " + "; ".join(parts)
+    combined = (
+        any(d in positive for d in RECRUITMENT_STAGE)
+        and "exploitation" in positive
+        and any(d in positive for d in DESTINATION_STAGE)
+    )
+    if combined:
+        sentence += (
+            ". A recruitment dimension, exploitation and coercion or abuse of vulnerability at "
+            "destination are all positive: the ILO/EC indicators of trafficking combine"
+        )
+    return sentence
+
+
+def _contradictions(contradictions: Sequence[Contradiction]) -> str:
+    if not contradictions:
+        return ""
+    listed = "; ".join(f"{c.rule_id} ({', '.join(c.fields)})" for c in contradictions)
+    return (
+        f" {len(contradictions)} contradiction(s) between fields, each lowering confidence; the "
+        f"worse reading is assessed: {listed}."
     )

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from pydantic import JsonValue
 
 from laboursight_schemas.disclosure import (
+    WORKER_BORNE,
     FeeLine,
     Money,
     Payer,
@@ -56,11 +57,12 @@ def _fee_months(
     wage: Money | None,
     wage_path: str,
     ref: ReferenceData,
+    payers: frozenset[Payer] = frozenset({Payer.WORKER}),
 ) -> Measured:
     if not lines or wage is None or wage.amount == 0:
         return UNKNOWN
     total = 0.0
-    paid = [index for index, line in enumerate(lines) if line.paid_by is Payer.WORKER]
+    paid = [index for index, line in enumerate(lines) if line.paid_by in payers]
     for index in paid:
         converted = ref.fx.convert(lines[index].amount, lines[index].currency, wage.currency)
         if converted is None:
@@ -93,6 +95,38 @@ def worker_paid_fee_months(d: Disclosure, ref: ReferenceData) -> Measured:
     return _fee_months(
         d.fee_lines, "$.fee_lines", d.typical_monthly_wage, "$.typical_monthly_wage", ref
     )
+
+
+def worker_borne_fee_months(d: Disclosure, ref: ReferenceData) -> Measured:
+    """As ``worker_paid_fee_months``, over every line the worker bears (paid by the worker, a
+    relative or a moneylender), less the share reimbursed when a supplier gives one."""
+    if isinstance(d, RecruiterDisclosure):
+        return _fee_months(
+            d.fee_lines,
+            "$.fee_lines",
+            d.typical_monthly_wage,
+            "$.typical_monthly_wage",
+            ref,
+            WORKER_BORNE,
+        )
+    costs = d.recruitment_costs
+    gross = _fee_months(
+        costs.fee_lines,
+        "$.recruitment_costs.fee_lines",
+        d.wages.avg_monthly_wage,
+        "$.wages.avg_monthly_wage",
+        ref,
+        WORKER_BORNE,
+    )
+    reimbursed = costs.fees_reimbursed_pct
+    if gross.value is None or reimbursed is None:
+        return gross
+
+    def detail() -> Detail:
+        cites = (*gross.detail().cites, ("$.recruitment_costs.fees_reimbursed_pct", reimbursed))
+        return Detail(cites)
+
+    return Measured(gross.value * (1 - reimbursed / 100), detail)
 
 
 def migrant_share(d: Disclosure, _: ReferenceData) -> Measured:
@@ -175,6 +209,17 @@ MEASURES: dict[str, Measure] = {
             "typical_monthly_wage). Unknown without fee lines or a wage, or when a currency has "
             "no exchange rate.",
             worker_paid_fee_months,
+        ),
+        Measure(
+            "worker_borne_fee_months",
+            "The recruitment fees and related costs workers bear — paid by the worker, by a "
+            "relative (worker_family) or by a moneylender (lender): the ILO's fees charged "
+            "'directly or indirectly' — summed and converted into the currency of the wage with "
+            "the reference data's exchange-rate table, divided by the average monthly wage "
+            "(supplier: wages.avg_monthly_wage; recruiter: typical_monthly_wage), less the share "
+            "recruitment_costs.fees_reimbursed_pct when a supplier gives one. Unknown without "
+            "fee lines or a wage, or when a currency has no exchange rate.",
+            worker_borne_fee_months,
         ),
         Measure(
             "migrant_share",

@@ -30,7 +30,20 @@ class Finding(NamedTuple):
     reference_data_edition: str
 
 
+class Contradiction(NamedTuple):
+    rule_id: str
+    fields: tuple[str, ...]
+    values: tuple[Scalar, ...]
+    explanation: str
+    assessed: str
+
+
 @dataclass(frozen=True, slots=True)
 class Screening:
+    """``context`` is None when the rule set keeps context among the findings, and
+    ``contradictions`` None when it has no contradiction rules (both as in 2026.11.0)."""
+
     findings: tuple[Finding, ...]
     judgement: Judgement
+    context: tuple[Finding, ...] | None = None
+    contradictions: tuple[Contradiction, ...] | None = None
