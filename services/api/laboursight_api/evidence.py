@@ -1,8 +1,9 @@
 """An entity's evidence pack, from the tenant's ledger to the archive's bytes.
 
 ``gather`` reads the chain from MongoDB up to the head recorded when it began (appends that go
-on meanwhile are left for the next pack) and checks it as it goes; ``pack_archive`` renders
-what it found. The api route and ``laboursight-api evidence`` both run these two.
+on meanwhile are left for the next pack) and checks it as it goes; ``pack_files`` renders
+what it found, which ``evidence_files.archive`` zips. The api route and ``laboursight-api
+evidence`` both run these.
 """
 
 import json
@@ -13,7 +14,6 @@ from laboursight_schemas.ledger import Checkpoint
 
 from .evidence_files import (
     alerts_csv,
-    archive,
     cases_csv,
     chain_csv,
     cited,
@@ -66,9 +66,3 @@ def pack_files(
         **tables,
         **events,
     }
-
-
-def pack_archive(
-    gathered: Gathered, kind: EntityKind, checkpoints: Iterable[Checkpoint] = ()
-) -> bytes:
-    return archive(pack_files(gathered, kind, checkpoints))
