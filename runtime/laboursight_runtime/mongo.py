@@ -1,5 +1,6 @@
 """MongoDB wiring: every service talks to the replica set with majority write concern."""
 
+import re
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -18,3 +19,8 @@ def make_client(
         serverSelectionTimeoutMS=server_selection_timeout_ms,
         **options,
     )
+
+
+def redacted(uri: str) -> str:
+    """The URI without its credentials, fit for an error message."""
+    return re.sub(r"//[^@/]*@", "//", uri)

@@ -19,7 +19,6 @@ Guarantees:
 
 import argparse
 import asyncio
-import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -39,7 +38,7 @@ from laboursight_schemas.retention import (
     years_of,
 )
 
-from .mongo import make_client
+from .mongo import make_client, redacted
 from .settings import Settings
 
 Document = dict[str, Any]
@@ -165,10 +164,6 @@ async def _purge_chunk(
     return result.deleted_count, held
 
 
-def _redacted(uri: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", uri)
-
-
 async def _run(settings: Settings, targets: Sequence[Target], dry_run: bool) -> dict[str, Tally]:
     client = make_client(settings)
     try:
@@ -179,7 +174,7 @@ async def _run(settings: Settings, targets: Sequence[Target], dry_run: bool) -> 
 
 def run_purge(prog: str, settings: Settings, targets: Sequence[Target], dry_run: bool) -> None:
     """The ``purge`` command: one line per collection, or one error line and exit 1."""
-    where = _redacted(settings.mongodb_uri)
+    where = redacted(settings.mongodb_uri)
     try:
         tallies = asyncio.run(_run(settings, targets, dry_run))
     except ConfigurationError as error:

@@ -4,7 +4,6 @@ import argparse
 import asyncio
 import json
 import math
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,7 +12,7 @@ from fastapi import FastAPI
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
 from laboursight_runtime import logs, retention
-from laboursight_runtime.mongo import make_client
+from laboursight_runtime.mongo import make_client, redacted
 from laboursight_runtime.service import serve, worker_process
 
 from . import evidence_command, uploader
@@ -113,11 +112,6 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _redacted(uri: str) -> str:
-    """The URI without its credentials, fit for an error message."""
-    return re.sub(r"//[^@/]*@", "//", uri)
-
-
 async def _create_key(settings: ApiSettings, args: argparse.Namespace) -> str:
     client = make_client(settings, server_selection_timeout_ms=round(args.timeout * 1000))
     try:
@@ -129,7 +123,7 @@ async def _create_key(settings: ApiSettings, args: argparse.Namespace) -> str:
 
 
 def _run_create_key(settings: ApiSettings, args: argparse.Namespace) -> None:
-    where = _redacted(settings.mongodb_uri)
+    where = redacted(settings.mongodb_uri)
     try:
         key = asyncio.run(_create_key(settings, args))
     except ValueError as error:

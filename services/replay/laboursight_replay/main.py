@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
-from laboursight_runtime.mongo import make_client
+from laboursight_runtime.mongo import make_client, redacted
 from laboursight_runtime.settings import Settings
 from laboursight_schemas.replay import META_ID, REPLAY, databases_of, replay_id_of
 from laboursight_schemas.replay_period import add_period_arguments, replay_id
@@ -146,14 +146,10 @@ async def _list(settings: Settings) -> str:
     return "\n".join(lines) or "no replays"
 
 
-def _redacted(uri: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", uri)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     args = _arguments(argv)
     settings = Settings()
-    where = _redacted(settings.mongodb_uri)
+    where = redacted(settings.mongodb_uri)
     try:
         if args.command == "run":
             print(_run(settings, args))

@@ -19,7 +19,6 @@ The tenant's findings and case events (their bytes) are held in memory while it 
 
 import argparse
 import asyncio
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from pymongo import ASCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
-from laboursight_runtime.mongo import make_client
+from laboursight_runtime.mongo import make_client, redacted
 from laboursight_runtime.progress import Progress
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import collections, topics
@@ -314,10 +313,6 @@ async def run_replay(settings: Settings, replay_id: str) -> str:
     )
 
 
-def _redacted(uri: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", uri)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
     parser.add_argument("--replay-id", required=True, help="the replay to fold")
@@ -327,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         replay_database(settings.mongodb_database, args.replay_id)
     except ValueError as error:
         parser.error(str(error))
-    where = _redacted(settings.mongodb_uri)
+    where = redacted(settings.mongodb_uri)
     try:
         print(asyncio.run(run_replay(settings, args.replay_id)))
     except ReplayRefused as error:

@@ -14,7 +14,6 @@ Guarantees:
 import argparse
 import asyncio
 import logging
-import re
 import sys
 from collections import deque
 from collections.abc import Sequence
@@ -27,7 +26,7 @@ from bson import Binary
 from pymongo import AsyncMongoClient
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
-from laboursight_runtime.mongo import make_client
+from laboursight_runtime.mongo import make_client, redacted
 from laboursight_runtime.progress import Progress
 from laboursight_runtime.settings import Settings
 from laboursight_schemas.replay import replay_database
@@ -282,10 +281,6 @@ async def _screen_into(
     return totals
 
 
-def _redacted(uri: str) -> str:
-    return re.sub(r"//[^@/]*@", "//", uri)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     parser, args = _arguments(argv)
     if args.since and args.until and args.since >= args.until:
@@ -301,7 +296,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error(str(error))
     # aiokafka logs each failed connection; the one line below says it all.
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
-    where = _redacted(settings.mongodb_uri)
+    where = redacted(settings.mongodb_uri)
     try:
         request = Request(
             args.replay_id, args.tenant, args.source, args.since, args.until, tuple(args.offsets)
