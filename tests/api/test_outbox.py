@@ -29,8 +29,8 @@ Db = AsyncDatabase[dict[str, Any]]
 LATER = timedelta(minutes=1)
 
 
-def _sample(name: str) -> float:
-    value = REGISTRY.get_sample_value(name)
+def _sample(name: str, **labels: str) -> float:
+    value = REGISTRY.get_sample_value(name, labels)
     return 0.0 if value is None else value
 
 
@@ -163,6 +163,10 @@ async def test_the_sweeper_redrives_what_was_not_screened_in_time(
 
     assert (early, sum(late), again, relayed) == (0, 1, 0, 1)
     assert _sample("laboursight_api_disclosures_redriven_total") == redriven_before + 1
+    # The sweeper's backlog, once the relay published the stuck one again: it alone, re-driven.
+    assert await sweeper_of(app, later=past_deadline).run_once() == 0
+    assert _sample("laboursight_api_awaiting_screening", state="redriven") == 1
+    assert _sample("laboursight_api_awaiting_screening", state="within_deadline") == 0
     # The same event again: consumers drop it if it was only slow.
     assert [event["id"] for event in bus.events()] == [
         stuck["event_id"],

@@ -110,6 +110,32 @@ async def _writes(bench: Bench) -> int:
     return int(counters["insert"] + counters["update"] + counters["delete"])
 
 
+_TOP_KINDS = ("insert", "update", "remove", "queries", "getmore", "commands")
+
+
+async def _top(bench: Bench) -> dict[str, dict[str, int]]:
+    """mongod's per-collection counts and time (µs), for where its CPU goes."""
+    totals = (await bench.client.admin.command("top"))["totals"]
+    return {
+        ns.split(".", 1)[1]: {
+            **{kind: int(figures[kind]["count"]) for kind in _TOP_KINDS},
+            "time_us": int(figures["total"]["time"]),
+        }
+        for ns, figures in totals.items()
+        if ns.startswith(f"{bench.db.name}.")
+    }
+
+
+def _per_disclosure(
+    before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], count: int
+) -> dict[str, dict[str, float]]:
+    spent = {
+        name: {k: (v - before.get(name, {}).get(k, 0)) / count for k, v in figures.items()}
+        for name, figures in after.items()
+    }
+    return {name: figures for name, figures in spent.items() if figures["time_us"] > 0}
+
+
 # --- templates --------------------------------------------------------------------------------
 
 
@@ -304,7 +330,7 @@ async def direct(
     hooks = tenant.webhooks
     ids = {record.disclosure_id for record in records}
     alerts_before, arrivals_before = await alerts(bench, tenant), len(hooks.arrivals())
-    writes_before, cpu_before = await _writes(bench), procs.sample()
+    writes_before, cpu_before, top_before = await _writes(bench), procs.sample(), await _top(bench)
     started = time.time()
     produce_s = await _produce(bench, records)
     bench.track(tenant, ids)
@@ -324,6 +350,7 @@ async def direct(
     # Counted once the alerts are delivered too, so notify's writes are the chain's as well.
     writes = await _writes(bench) - writes_before
     cpu = procs.cpu_spent(cpu_before, procs.sample())
+    top = _per_disclosure(top_before, await _top(bench), len(done)) if done else {}
     arrivals = sorted(a.at for a in hooks.arrivals()[arrivals_before:] if a.correlation_id in ids)
     webhooks_s_taken = (
         (arrivals[expected - 1] if delivered >= expected else time.time()) - started
@@ -344,6 +371,7 @@ async def direct(
         "to_webhooks_s": webhooks_s_taken,
         "webhooks_per_s": (len(done) / webhooks_s_taken if delivered >= expected else None),
         "mongodb_writes_per_disclosure": writes / len(done) if done else None,
+        "mongodb_by_collection_per_disclosure": top,
         "cpu_ms_per_disclosure": (
             sum(v for k, v in cpu.items() if k != "bench") * 1000 / len(done) if done else None
         ),

@@ -188,6 +188,15 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
             "not measured" if writes is None else f"{writes:,.2f}",
         )
     )
+    by_process = dig(results, "direct", "cpu_ms_per_disclosure_by_component") or {}
+    made.append(
+        Row(
+            "  CPU per disclosure, by process",
+            ", ".join(f"{k} {v:.2f}" for k, v in sorted(by_process.items(), key=lambda kv: -kv[1]))
+            or "not measured",
+        )
+    )
+    made.extend(_collection_rows(dig(results, "direct", "mongodb_by_collection_per_disclosure")))
     idle = dig(results, "idle", "core_share")
     parts = dig(results, "idle", "core_share_by_component") or {}
     made.append(
@@ -211,6 +220,23 @@ def rows(results: Mapping[str, Any]) -> list[Row]:
     )
     made.extend(_raw_rows(results))
     return made
+
+
+def _collection_rows(by_collection: Mapping[str, Mapping[str, float]] | None) -> list[Row]:
+    """Where mongod's time goes: per collection, its operations and time per disclosure."""
+    ranked = sorted((by_collection or {}).items(), key=lambda kv: -kv[1]["time_us"])
+    return [
+        Row(
+            f"  mongod per disclosure: {name}",
+            f"{figures['time_us']:,.0f} µs; "
+            + ", ".join(
+                f"{kind} {figures[kind]:.2f}"
+                for kind in ("insert", "update", "remove", "queries", "getmore", "commands")
+                if figures.get(kind)
+            ),
+        )
+        for name, figures in ranked
+    ]
 
 
 def _raw_rows(results: Mapping[str, Any]) -> list[Row]:

@@ -167,6 +167,14 @@ class DisclosureStore:
         )
         return [document async for document in cursor.sort("check_at", ASCENDING).limit(limit)]
 
+    async def awaiting_screening(self) -> tuple[int, int]:
+        """(within their deadline, re-driven at least once) of the published, still
+        ``accepted`` disclosures: the sweeper's backlog."""
+        awaiting = {"status": "accepted", "published": True}
+        total = await self._collection.count_documents(awaiting)
+        redriven = await self._collection.count_documents({**awaiting, "redrives": {"$gte": 1}})
+        return total - redriven, redriven
+
     async def mark_screened(self, ids: Collection[str], now: datetime) -> None:
         if ids:
             await self._collection.update_many(

@@ -53,6 +53,14 @@ REDRIVEN = Counter(
     "Disclosures published but not screened by the screening deadline, published again",
     registry=_REGISTRY,
 )
+AWAITING_SCREENING = Gauge(
+    "laboursight_api_awaiting_screening",
+    "Disclosures published and not yet screened, across every replica (read by the sweeper): "
+    "`within_deadline`, or `redriven` at least once because their deadline passed",
+    ["state"],
+    registry=_REGISTRY,
+    multiprocess_mode="mostrecent",
+)
 FAILED = Counter(
     "laboursight_api_disclosures_failed_total",
     "Disclosures marked failed because their event ended in a dead-letter topic, by the stage "

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from .disclosure_store import DisclosureStore, Redrive
 from .findings_view import FindingsView
-from .metrics import REDRIVEN
+from .metrics import AWAITING_SCREENING, REDRIVEN
 from .outbox import next_check
 
 log = logging.getLogger(__name__)
@@ -63,4 +63,7 @@ class Sweeper:
             REDRIVEN.inc(count)
             redriven += count
             if len(due) < self._batch:
+                within, late = await self._store.awaiting_screening()
+                AWAITING_SCREENING.labels("within_deadline").set(within)
+                AWAITING_SCREENING.labels("redriven").set(late)
                 return redriven
