@@ -375,6 +375,7 @@ def subscribe_batch(
     max_records: int = 500,
     retry_budget_s: float = 60.0,
     limits: GuardLimits = DEFAULT_LIMITS,
+    fetch_bytes: FetchBytes = FetchBytes(),
 ) -> BatchSubscription[EventT]:
     """Consume ``topic`` as group ``group_id`` through the pipeline's steps with ``handle``.
 
@@ -384,6 +385,8 @@ def subscribe_batch(
     came for ``KAFKA_IDLE_AFTER_S``; ``consumer_app`` runs :meth:`BatchSubscription.watch`.
     ``retry_budget_s``: how long a transient failure is retried in place before a rewind.
     ``limits``: the dead-letter guard's. Dead letters go to ``<topic>.dlq`` through ``broker``.
+    ``fetch_bytes``: caps on what one fetch brings in: a consumer of many partitions holds up
+    to that much prefetched.
 
     When the subscription halts, its subscriber stops fetching (the group rebalances its
     partitions to the other members, whose guards recover the same state and halt as well).
@@ -398,6 +401,7 @@ def subscribe_batch(
         max_records=max_records,
         retry_budget_s=retry_budget_s,
         limits=limits,
+        fetch_bytes=fetch_bytes,
     )
 
 
@@ -414,10 +418,7 @@ def subscribe_records(
     limits: GuardLimits = DEFAULT_LIMITS,
     fetch_bytes: FetchBytes = FetchBytes(),
 ) -> BatchSubscription[EventT]:
-    """:func:`subscribe_batch` for a handler that also reads each event's record.
-
-    ``fetch_bytes``: caps on what one fetch brings in: a consumer of many partitions holds up
-    to that much prefetched."""
+    """:func:`subscribe_batch` for a handler that also reads each event's record."""
     subscription = BatchSubscription.build(
         topic=topic,
         group_id=group_id,

@@ -9,7 +9,7 @@ from faststream.asgi import AsgiFastStream
 from laboursight_runtime import logs, retention
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.mongo import make_client
-from laboursight_runtime.pipeline import subscribe_batch
+from laboursight_runtime.pipeline import FetchBytes, subscribe_batch
 from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
@@ -24,6 +24,10 @@ from .store import MongoRiskStore
 
 GROUP = "risk"
 CASES_GROUP = "risk-cases"
+# aiokafka prefetches up to a fetch's limit for each of the six partitions, and a decoded
+# findings event is several times its bytes: with its defaults that prefetch is most of risk's
+# memory under a backlog (issue 8: ≤ 150 MB). 2 MiB is still about a full batch (500) of them.
+FINDINGS_FETCH = FetchBytes(total=2 * 1024 * 1024, per_partition=512 * 1024)
 
 
 def bootstrap(settings: Settings) -> AsgiFastStream:
@@ -38,6 +42,7 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
         group_id=GROUP,
         event_type=FindingsEvent,
         handle=RecordFindings(store, publisher),
+        fetch_bytes=FINDINGS_FETCH,
     )
     # A group of its own: a rebalance or a halt of one stream never pauses the other.
     cases = subscribe_batch(
