@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := python3.11
 
-.PHONY: help venv run test lint unit integration compose-tool node-tools schemas method bench clean
+.PHONY: help venv run test lint unit integration compose-tool browser-tool node-tools schemas method bench clean
 
 help:
 	@echo "make run    - start the whole system on embedded local servers, data kept in .run/ (Ctrl-C stops everything; FRESH=1 starts afresh)"
@@ -45,7 +45,24 @@ $(NODE_TOOLS): tests/asyncapi/package.json tests/asyncapi/package-lock.json
 	npm ci --prefix tests/asyncapi --no-audit --no-fund --ignore-scripts
 	@touch $@
 
-node-tools: $(NODE_TOOLS)
+# axe-core, which the browser tests (tests/browser) inject into every dashboard page, pinned by
+# tests/browser/package-lock.json.
+AXE := tests/browser/node_modules/.installed
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js (>= 18) and npm"; exit 1; }
+	npm ci --prefix tests/browser --no-audit --no-fund --ignore-scripts
+	@touch $@
+
+node-tools: $(NODE_TOOLS) $(AXE)
+
+# Debian's chromium, which the browser tests drive headless through Playwright (never
+# `playwright install`: nothing is downloaded when the tests run); install it where we can.
+browser-tool:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser tests will say so"; \
+	  else echo "note: chromium not found; the browser tests will say so"; fi; }
 
 lint: venv
 	$(VENV)/bin/ruff check .
@@ -65,7 +82,7 @@ $(PROMTOOL):
 
 prom-tool: $(PROMTOOL)
 
-test: venv compose-tool node-tools prom-tool lint
+test: venv compose-tool browser-tool node-tools prom-tool lint
 	$(VENV)/bin/pytest -v -ra
 
 run: venv

@@ -133,7 +133,17 @@ COMPANY_NAMES = (
     "Nusa Palm",
 )
 AGENCY_NAMES = ("Himalaya Manpower", "Dhaka Overseas Agency", "Cebu Placement Corp", "Oasis HR")
+# Other names an entity goes by, some of which resemble entries of the shipped fictional
+# watchlist (reordered, transliterated), so that screening meets matches too.
+ALIASES = (
+    "HONGYUAN DEMO TEXTILE XANADU",
+    "Imaginary Bluefin Seafood Sdn Bhd",
+    "Sample Manpower Zzyzx",
+    "Straits Apparel",
+)
+ADDRESSES = ("1 Imaginary Road, Fictional Industrial Park, Xanadu County", "Lot 12, Jalan Contoh")
 SECTORS = ("apparel", "electronics", "agriculture", "fishing", "construction", "mining")
+HAZARDS = ("mixing dyes and bleach", "spraying pesticides", "night shifts on the press line")
 PERIOD_ORIGIN = date(2022, 1, 1)
 
 
@@ -274,7 +284,14 @@ def supplier_identity(c: Chooser) -> tuple[Raw, str | None]:
     r.signal("sector", lambda: c.text(SECTORS))
     if c.presence() != "absent":
         r.raw["goods"] = [good_name(c, country) for _ in range(c.integer((0, 3), (1, 4)))]
+    aliases(r, c)
     return r.raw, country
+
+
+def aliases(r: Record, c: Chooser) -> None:
+    """The names and address a watchlist screening matches besides the name (v1.3)."""
+    r.signal("aliases", lambda: [c.text(ALIASES) for _ in range(c.integer((0, 2), (1, 3)))])
+    r.signal("address", lambda: c.text(ADDRESSES))
 
 
 def workforce(c: Chooser, total: Signal[int]) -> Raw:
@@ -301,6 +318,13 @@ def workforce(c: Chooser, total: Signal[int]) -> Raw:
 
     r.signal("housed_by_employer", flag_or_count)
     r.signal("employer_tied_visa", flag_or_count)
+    # v1.3: what ILO C138 and C182 judge by, around the minimum ages (13, 15) and 18.
+    ages = (12, 13, 14, 15, 16, 17, 18)
+    r.signal("youngest_worker_age", lambda: c.integer((18, 60), (12, 17), ages))
+    r.signal("under_18_in_hazardous_work", flag_or_count)
+    r.signal("under_18_in_night_work", flag_or_count)
+    r.signal("youngest_in_hazardous_work_age", lambda: c.integer((17, 17), (12, 17), ages[:-1]))
+    r.signal("hazard_description", lambda: c.text(HAZARDS))
     return r.raw
 
 
@@ -430,6 +454,7 @@ def recruiter_identity(c: Chooser, period_end: date) -> Raw:
         ).isoformat(),
     )
     r.signal("iris_certified", lambda: c.flag(adverse=False))
+    aliases(r, c)
     return r.raw
 
 

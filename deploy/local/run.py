@@ -119,6 +119,7 @@ def main() -> None:
                 receiver.start()
                 subscribe(api, analyst, receiver, folder / DEMO_STATE)
                 say(f"webhook receiver at {receiver.url} subscribed for high and critical alerts")
+                say(f"dashboard at {api}/dashboard: sign in with the analyst key {analyst}")
                 if fresh:
                     submit_samples(api, submitter)
                 else:

@@ -7,10 +7,12 @@ from typing import Any, Protocol
 
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from pydantic import BaseModel
 
 from laboursight_schemas.envelope import CLOUDEVENTS_JSON, Envelope
 
+from . import tracing
 from .settings import Settings
 
 # publish_batch fails at ~120 records with the 16 KiB default (INFRA-NOTES.md).
@@ -18,7 +20,15 @@ MAX_BATCH_BYTES = 1024 * 1024
 
 
 def make_broker(settings: Settings, *, client_id: str, **options: Any) -> KafkaBroker:
-    """A broker whose publishes return only once every in-sync replica has the record."""
+    """A broker whose publishes return only once every in-sync replica has the record; with
+    tracing on, FastStream's telemetry spans every publish and fetched batch and carries the
+    trace context in Kafka headers (``traceparent``)."""
+    provider = tracing.provider()
+    if provider is not None:
+        # FastStream's own metrics stay off: Prometheus has ours (``metrics``).
+        options["middlewares"] = (
+            KafkaTelemetryMiddleware(tracer_provider=provider, include_messages_counters=False),
+        )
     return KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=client_id,
@@ -68,30 +78,35 @@ class BatchPublisher(Publisher, Protocol):
 
 
 class KafkaPublisher:
+    """Each record is published within the trace its event carries (``tracing.resumed``)."""
+
     def __init__(self, broker: KafkaBroker) -> None:
         self._broker = broker
 
     async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None:
-        await self._broker.publish(
-            encode(event),
-            topic,
-            key=key.encode(),
-            headers=event_headers(event),
-            correlation_id=event.correlation_id,
-        )
-
-    async def publish_all(self, items: Sequence[Outgoing]) -> None:
-        sends = [
+        with tracing.resumed(tracing.of_event(event)):
             await self._broker.publish(
                 encode(event),
                 topic,
                 key=key.encode(),
                 headers=event_headers(event),
                 correlation_id=event.correlation_id,
-                no_confirm=True,
             )
-            for topic, key, event in items
-        ]
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        sends = []
+        for topic, key, event in items:
+            with tracing.resumed(tracing.of_event(event)):
+                sends.append(
+                    await self._broker.publish(
+                        encode(event),
+                        topic,
+                        key=key.encode(),
+                        headers=event_headers(event),
+                        correlation_id=event.correlation_id,
+                        no_confirm=True,
+                    )
+                )
         await await_all(sends)
 
 

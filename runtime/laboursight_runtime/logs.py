@@ -1,7 +1,8 @@
 """Structured JSON logs that carry the correlation id of the event being handled.
 
 Every line a service writes is one JSON object: ``time`` in RFC 3339, UTC, to the millisecond;
-``level``, ``logger``, ``message``, ``service`` and ``correlation_id``. The libraries that log
+``level``, ``logger``, ``message``, ``service`` and ``correlation_id``, and ``trace_id`` and
+``span_id`` while a span is active (``tracing``), to find a line's trace. The libraries that log
 on their own terms are brought into line: FastStream's loggers (plain text with ANSI colours,
 on stdout and stderr, not propagated) hand their records to ours, and uvicorn's
 ``color_message`` (the same message with ANSI codes) is dropped.
@@ -13,6 +14,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Final
 
+from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
 correlation_id: ContextVar[str | None] = ContextVar("correlation_id", default=None)
@@ -24,6 +26,10 @@ class _ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.correlation_id = correlation_id.get()
         record.__dict__.pop("color_message", None)
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = trace.format_trace_id(span.trace_id)
+            record.span_id = trace.format_span_id(span.span_id)
         return True
 
 

@@ -1,11 +1,14 @@
 """Process settings, read from the environment (12-factor); every service uses the same names."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BeforeValidator, Field
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .outbound import IPNetwork, OutboundPolicy
+
+# The OTLP/HTTP receiver's default address (OpenTelemetry's exporter specification).
+OTLP_DEFAULT_ENDPOINT: Final = "http://localhost:4318"
 
 
 def _comma_separated(value: Any) -> Any:
@@ -49,5 +52,28 @@ class Settings(BaseSettings):
         tuple[IPNetwork, ...], NoDecode, BeforeValidator(_comma_separated)
     ] = ()
 
+    # Tracing (``tracing``), under OpenTelemetry's own variable names: off unless
+    # OTEL_TRACES_EXPORTER is ``otlp``, or is unset while an OTLP endpoint is given.
+    otel_traces_exporter: Literal["", "otlp", "none"] = ""
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_traces_endpoint: str = ""
+    otel_sdk_disabled: bool = False
+
     def outbound_policy(self) -> OutboundPolicy:
         return OutboundPolicy(self.outbound_allow_loopback, self.outbound_allowed_networks)
+
+    def traces_endpoint(self) -> str | None:
+        """Where spans are sent (OTLP over HTTP, protobuf), or ``None``: tracing is off.
+
+        As OpenTelemetry's exporters read the variables: the traces endpoint as given, else the
+        general endpoint with ``/v1/traces``, else ``http://localhost:4318/v1/traces``.
+        """
+        exporter = self.otel_traces_exporter
+        if self.otel_sdk_disabled or exporter == "none":
+            return None
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if exporter == "otlp" or self.otel_exporter_otlp_endpoint:
+            base = self.otel_exporter_otlp_endpoint or OTLP_DEFAULT_ENDPOINT
+            return base.rstrip("/") + "/v1/traces"
+        return None

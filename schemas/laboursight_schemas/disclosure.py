@@ -66,6 +66,9 @@ class FeeCategory(StrEnum):
     TRAVEL_LODGING = "travel_lodging"
     ADMINISTRATIVE = "administrative"
     ILLEGITIMATE = "illegitimate"
+    # v1.3: a bribe, kickback, extortion or facilitation payment, which ``illegitimate`` (any of
+    # those, or a deposit or bond) cannot tell apart from what workers are made to lodge.
+    BRIBE = "bribe"
 
 
 class Payer(StrEnum):
@@ -115,6 +118,20 @@ class Grievance(Strict):
 # --- supplier -------------------------------------------------------------------------------
 
 
+# v1.3: what a watchlist screening matches besides the name (rule set 2026.12.0).
+Aliases = Annotated[
+    list[Text] | None,
+    Field(
+        default=None,
+        max_length=20,
+        description="Other names the entity trades or is registered under, in any script (v1.3)",
+    ),
+]
+Address = Annotated[
+    Text | None, Field(default=None, description="The registered or site address (v1.3)")
+]
+
+
 class Supplier(Strict):
     supplier_id: Identifier
     name: Text | None = None
@@ -122,6 +139,8 @@ class Supplier(Strict):
     site_id: Identifier | None = None
     sector: Text | None = None
     goods: list[Text] = Field(default_factory=list, max_length=100)
+    aliases: Aliases = None
+    address: Address = None
 
 
 def _one_error(value: object, handler: ValidatorFunctionWrapHandler) -> object:
@@ -146,6 +165,28 @@ class Workforce(Strict):
     workers_under_18: WorkerCount | None = None
     housed_by_employer: CountOrFlag | None = None
     employer_tied_visa: CountOrFlag | None = None
+    # v1.3: what ILO C138 and C182 judge a young worker's work by, which a head count of
+    # under-18s cannot tell (15 to 17 in non-hazardous work is lawful).
+    youngest_worker_age: Annotated[int, Field(ge=0, le=99)] | None = Field(
+        default=None, description="Age in years of the youngest worker during the period (v1.3)"
+    )
+    under_18_in_hazardous_work: CountOrFlag | None = Field(
+        default=None,
+        description="Workers under 18 doing hazardous work (ILO C182 art. 3(d)): a head count "
+        "or yes/no (v1.3)",
+    )
+    under_18_in_night_work: CountOrFlag | None = Field(
+        default=None,
+        description="Workers under 18 working at night (ILO R190 para. 3(e)): a head count or "
+        "yes/no (v1.3)",
+    )
+    youngest_in_hazardous_work_age: Annotated[int, Field(ge=0, le=17)] | None = Field(
+        default=None,
+        description="Age in years of the youngest worker under 18 doing hazardous work (v1.3)",
+    )
+    hazard_description: Text | None = Field(
+        default=None, description="The hazardous work under-18s do, in the submitter's words (v1.3)"
+    )
 
     @model_validator(mode="after")
     def _parts_within_total(self) -> Self:
@@ -156,6 +197,8 @@ class Workforce(Strict):
             "workers_under_18",
             "housed_by_employer",
             "employer_tied_visa",
+            "under_18_in_hazardous_work",
+            "under_18_in_night_work",
         ):
             part = getattr(self, name)
             if not isinstance(part, bool) and part is not None and part > self.total_workers:
@@ -276,6 +319,8 @@ class Recruiter(Strict):
     license_number: Text | None = None
     license_valid_until: date | None = None
     iris_certified: bool | None = None
+    aliases: Aliases = None
+    address: Address = None
 
 
 class Placement(Strict):

@@ -2,7 +2,8 @@
 
 Extension attribute names follow the 1.0 naming rule (lower-case letters and digits only):
 ``tenantid``, ``correlationid`` (the disclosure id, through the whole chain), ``dataversion``
-(the version of ``data`` for this event ``type``) and the distributed-tracing ``traceparent``.
+(the version of ``data`` for this event ``type``) and the distributed-tracing ``traceparent`` and
+``tracestate`` (the CloudEvents distributed-tracing extension: W3C Trace Context).
 The Python attribute names stay snake case; only the wire names are CloudEvents'.
 
 Readers are tolerant: unknown attributes and unknown ``data`` fields are ignored, and an older
@@ -41,11 +42,11 @@ SUBSCRIPTION_TEST_REQUESTED: Final = "org.laboursight.subscription.test_requeste
 # The version of ``data`` each event type is written with today. Bump the minor version for an
 # additive change and add a golden payload (schemas/golden/); anything else needs an upcaster.
 DATA_VERSIONS: Final[dict[str, str]] = {
-    SUPPLIER_DISCLOSURE_SUBMITTED: "1.2",
-    RECRUITER_DISCLOSURE_SUBMITTED: "1.2",
-    FINDINGS_COMPUTED: "1.3",
-    ALERT_RAISED: "1.2",
-    ALERT_UPDATED: "1.0",
+    SUPPLIER_DISCLOSURE_SUBMITTED: "1.3",
+    RECRUITER_DISCLOSURE_SUBMITTED: "1.3",
+    FINDINGS_COMPUTED: "1.4",
+    ALERT_RAISED: "1.3",
+    ALERT_UPDATED: "1.1",
     CASE_CHANGED: "1.0",
     ALERT_DISMISSED: "1.0",
     REDELIVERY_REQUESTED: "1.0",
@@ -56,7 +57,7 @@ CLOUDEVENTS_JSON: Final = "application/cloudevents+json"
 # W3C Trace Context, version 00: version-trace id-parent id-flags.
 TRACEPARENT_PATTERN: Final = r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 # Optional attributes are left out rather than written as null: CloudEvents has no null attribute.
-_OMITTED_WHEN_UNSET: Final = ("traceparent",)
+_OMITTED_WHEN_UNSET: Final = ("traceparent", "tracestate")
 
 DataT = TypeVar("DataT", bound=BaseModel)
 
@@ -91,6 +92,11 @@ class Envelope(BaseModel, Generic[DataT]):
         default=None,
         pattern=TRACEPARENT_PATTERN,
         description="W3C Trace Context of the span that produced the event (distributed tracing)",
+    )
+    tracestate: str | None = Field(
+        default=None,
+        max_length=512,
+        description="W3C Trace Context vendor state that goes with `traceparent`",
     )
     data: DataT
 

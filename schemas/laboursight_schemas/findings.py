@@ -33,13 +33,22 @@ RecruitmentIndicator = Literal[
     "undisclosed_subagents",
     "no_effective_grievance_mechanism",
     "high_risk_origin_good",
+    # v1.4 (rule set 2026.12.0): the child-labour conventions (ILO C138, C182) apart from abuse
+    # of vulnerability, and a bribe, which harms no worker's purse, apart from worker-paid fees.
+    "child_labour",
+    "hazardous_work_by_children",
+    "bribery_in_recruitment",
+    # v1.4 (rule set 2026.12.0): a possible match of the entity on an operator-loaded watchlist
+    # (the UFLPA Entity List's shape): context for an analyst's review, never a finding.
+    "watchlist_match",
 ]
 Indicator = IloIndicator | RecruitmentIndicator
 ILO_INDICATORS: tuple[IloIndicator, ...] = get_args(IloIndicator)
 ALL_INDICATORS: tuple[Indicator, ...] = ILO_INDICATORS + get_args(RecruitmentIndicator)
 # Inherent risk of a commodity and origin: shown beside the findings, never counted towards a
 # judgement and never an alert by itself, because it says nothing about the company.
-CONTEXT_INDICATORS: frozenset[Indicator] = frozenset({"high_risk_origin_good"})
+# A watchlist match is context too: a name that resembles a listed one accuses nobody.
+CONTEXT_INDICATORS: frozenset[Indicator] = frozenset({"high_risk_origin_good", "watchlist_match"})
 Strength = Literal["strong", "medium", "weak"]
 Severity = Literal["low", "medium", "high", "critical"]
 RiskLevel = Literal["low", "medium", "high", "critical"]
@@ -95,13 +104,50 @@ class Evidence(Frozen):
     explanation: str
 
 
-class Finding(Frozen):
+class WatchlistFieldMatch(Frozen):
+    """One field of the disclosure that resembles one field of a watchlist entry."""
+
+    field: str = Field(description="JSON path in the disclosure, e.g. $.supplier.aliases[0]")
+    value: str = Field(description="what the disclosure gives there")
+    entry_field: str = Field(description="the entry's field: `name`, `aliases[i]` or `address`")
+    entry_value: str
+    score: float = Field(ge=0, le=100, description="rapidfuzz similarity of the two, 0-100")
+
+
+class WatchlistMatch(Frozen):
+    """A possible match of the entity on one entry of a watchlist edition: for an analyst to
+    review, never evidence that the entity is the one listed."""
+
+    list_id: str = Field(description="the watchlist, e.g. `uflpa-entity-list`")
+    list_title: str
+    edition: str = Field(description="the edition of the list screened against")
+    reference: str = Field(description="the entry's reference in the list")
+    entry_name: str
+    entry_country: str | None = Field(description="ISO 3166-1 alpha-2 of the entry, when listed")
+    listed_on: date
+    score: float = Field(
+        ge=0, le=100, description="the best name or alias score, with the country boost"
+    )
+    country_agrees: bool | None = Field(
+        description="whether the entity's country is the entry's; null when either is unknown"
+    )
+    matched: list[WatchlistFieldMatch] = Field(min_length=1)
+
+
+class Finding(OmitsUnsetAdditions):
+    ADDITIONS = ("watchlist",)
+
     indicator: Indicator
     strength: Strength
     severity: Severity
     evidence: list[Evidence] = Field(min_length=1)
     rule_set_version: str
     reference_data_edition: str = Field(description="`none` for events of data version 1.0")
+    watchlist: WatchlistMatch | None = Field(
+        default=None,
+        description="for a `watchlist_match` (context only, data version 1.4): the list, its "
+        "edition, the entry and what matched it",
+    )
 
 
 class Contradiction(Frozen):
@@ -168,7 +214,7 @@ class ChainLink(Frozen):
 
 
 class FindingsComputed(OmitsUnsetAdditions):
-    ADDITIONS = ("context", "contradictions")
+    ADDITIONS = ("context", "contradictions", "watchlists", "entity_workforce")
 
     disclosure_id: str
     disclosure_event_id: str
@@ -206,12 +252,27 @@ class FindingsComputed(OmitsUnsetAdditions):
         description="fields of the disclosure that contradict each other; absent for rule "
         "sets without contradiction rules",
     )
+    watchlists: list[str] | None = Field(
+        default=None,
+        description="every watchlist edition the entity was screened against, as "
+        "`<list_id>@<edition>`, whether or not it matched (data version 1.4); absent for rule "
+        "sets that do not screen watchlists",
+    )
+    entity_workforce: int | None = Field(
+        default=None,
+        ge=0,
+        description="a supplier's total workers as the disclosure gives them (data version 1.4), "
+        "from which risk reads the share of the workforce a recruiter's placements are; absent "
+        "for recruiters",
+    )
 
 
-AlertType = Literal["risk_level", "strong_indicator", "forced_labour"]
+AlertType = Literal["risk_level", "strong_indicator", "forced_labour", "watchlist_review"]
 """Why an alert exists, the ``reason`` of its dedupe key (tenant, entity, reason):
 ``risk_level`` the entity's level rose to high or critical; ``strong_indicator`` a strong
-indicator appeared for it; ``forced_labour`` the forced-labour threshold was met."""
+indicator appeared for it; ``forced_labour`` the forced-labour threshold was met;
+``watchlist_review`` (alert data 1.3) the entity's latest disclosure possibly matches a watchlist
+entry, for an analyst to review: it never changes the entity's level or score."""
 AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]
 AlertChange = Literal["escalated", "evidence_added", "resolved", "reopened", "triaged", "dismissed"]
 

@@ -86,15 +86,30 @@ UPCASTERS: Final[dict[tuple[str, str], tuple[str, Upcaster]]] = {
     # 1.2 added the payers worker_family and lender, and fees_reimbursed_pct (optional).
     (SUPPLIER_DISCLOSURE_SUBMITTED, "1.1"): ("1.2", _unchanged),
     (RECRUITER_DISCLOSURE_SUBMITTED, "1.1"): ("1.2", _unchanged),
+    # Supplier 1.3 added the workforce's young-worker signals (youngest ages, under-18s in
+    # hazardous or night work, the hazard), the fee category bribe (both kinds), and the
+    # supplier's and recruiter's aliases and address (what a watchlist screening matches), each
+    # optional.
+    (SUPPLIER_DISCLOSURE_SUBMITTED, "1.2"): ("1.3", _unchanged),
+    # Recruiter 1.3 moves with supplier 1.3: both kinds share one contract version.
+    (RECRUITER_DISCLOSURE_SUBMITTED, "1.2"): ("1.3", _unchanged),
     (FINDINGS_COMPUTED, "1.0"): ("1.1", _findings_1_0_to_1_1),
     # 1.2 added the entity's name and country, each defaulting to null.
     (FINDINGS_COMPUTED, "1.1"): ("1.2", _unchanged),
     # 1.3 added the judgement's dimensions, elements and contradictions, and the event's
     # context and contradictions (rule sets that judge per dimension), each absent by default.
     (FINDINGS_COMPUTED, "1.2"): ("1.3", _unchanged),
+    # 1.4 added the indicators child_labour, hazardous_work_by_children and
+    # bribery_in_recruitment (rule set 2026.12.0), and the watchlist screening: the context
+    # indicator watchlist_match with its finding's `watchlist` (list, edition, entry, score,
+    # matched fields) and the event's `watchlists` screened, each absent by default.
+    (FINDINGS_COMPUTED, "1.3"): ("1.4", _unchanged),
     (ALERT_RAISED, "1.0"): ("1.1", _unchanged),
     # 1.2 added the alert type, its reason codes and the country, each with a default.
     (ALERT_RAISED, "1.1"): ("1.2", _unchanged),
+    # 1.3 (and updates 1.1) added the alert type watchlist_review.
+    (ALERT_RAISED, "1.2"): ("1.3", _unchanged),
+    (ALERT_UPDATED, "1.0"): ("1.1", _unchanged),
 }
 
 

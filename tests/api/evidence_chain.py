@@ -27,7 +27,13 @@ TENANT = "tenant-evidence"
 ENTITY = "SUP-1"
 FORCED = amended(
     CLEAN_SUPPLIER,
-    {"supplier.supplier_id": ENTITY, "working_time.overtime_voluntary": False},
+    {
+        "supplier.supplier_id": ENTITY,
+        "working_time.overtime_voluntary": False,
+        # Beyond the ILO limit: compelled overtime within it is no finding in 2026.12.0.
+        "working_time.avg_weekly_hours": 66,
+        "working_time.max_weekly_hours": 72,
+    },
 )
 UNREADABLE = b'{"note": "about", "entity": "SUP-1", "but": "no event"}'
 

@@ -153,8 +153,10 @@ async def test_the_overflow_disclosure_is_a_422_naming_the_field(
 
 
 def _fee_lines(amount: float) -> list[dict[str, Any]]:
+    # A bribe a worker paid is read by the most rules (a worker-borne cost, an illegitimate one,
+    # bribery): the largest evidence a fee line makes.
     return [
-        {"category": "recruitment_fee", "amount": amount, "currency": "IRR", "paid_by": "worker"}
+        {"category": "bribe", "amount": amount, "currency": "IRR", "paid_by": "worker"}
     ] * disclosure.MAX_FEE_LINES
 
 
@@ -176,6 +178,13 @@ LARGEST_SUPPLIER: dict[str, Any] = {
         "workers_under_18": codes.MAX_WORKERS,
         "housed_by_employer": codes.MAX_WORKERS,
         "employer_tied_visa": codes.MAX_WORKERS,
+        # v1.3: the youngest ages, so that both child-labour findings and their evidence (the
+        # longest hazard description among it) are as large as they get.
+        "youngest_worker_age": 0,
+        "under_18_in_hazardous_work": codes.MAX_WORKERS,
+        "under_18_in_night_work": codes.MAX_WORKERS,
+        "youngest_in_hazardous_work_age": 0,
+        "hazard_description": TEXT,
     },
     "recruiters_used": [
         {"recruiter_id": IDENTIFIER, "country": "NP", "workers_supplied": codes.MAX_WORKERS}

@@ -1,6 +1,7 @@
 """``make run`` twice: the second run starts on the first one's data (disclosures, findings,
 alerts and logs still there) and replaces the demo's webhook subscription instead of adding one;
-every line the services logged is JSON with an RFC 3339 UTC time, and holds no API key.
+every line the services logged is JSON with an RFC 3339 UTC time, and holds no API key or
+webhook secret.
 
 The launcher itself runs (``deploy/local/run.py``, as ``make run`` calls it) with its folder in
 a temporary directory; the test reads the printed MongoDB URI and looks while it runs.
@@ -90,6 +91,17 @@ def _counts(uri: str) -> dict[str, Any]:
         }
 
 
+def _webhook_secrets(uri: str) -> set[str]:
+    """Every signing secret of the demo's subscriptions, and its key part without the prefix."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
+    with client:
+        found = client["laboursight"][collections.SUBSCRIPTIONS].find(
+            {"tenant_id": "dev"}, {"secret": True, "previous_secret": True}
+        )
+        made = {d[name] for d in found for name in ("secret", "previous_secret") if d.get(name)}
+    return made | {s.removeprefix("whsec_") for s in made}
+
+
 def test_a_second_run_starts_on_the_first_one_s_data(tmp_path: Path) -> None:
     folder = tmp_path / "run"
     first = Launcher(folder)
@@ -98,6 +110,7 @@ def test_a_second_run_starts_on_the_first_one_s_data(tmp_path: Path) -> None:
         first.wait_for("ALERT received")
         first.wait_for("waiting for alerts")
         before = _counts(first.mongodb_uri())
+        secrets = _webhook_secrets(first.mongodb_uri())
     finally:
         first.stop()
     assert first.process.returncode == 0
@@ -109,6 +122,7 @@ def test_a_second_run_starts_on_the_first_one_s_data(tmp_path: Path) -> None:
         second.wait_for("the data of earlier runs kept")
         second.wait_for("waiting for alerts")
         after = _counts(second.mongodb_uri())
+        secrets |= _webhook_secrets(second.mongodb_uri())
     finally:
         second.stop()
 
@@ -116,9 +130,11 @@ def test_a_second_run_starts_on_the_first_one_s_data(tmp_path: Path) -> None:
     assert (folder / "logs" / "api.log").read_text().count("Started server process") == 2
     keys = set(KEY.findall("".join(first.seen + second.seen)))
     assert len(keys) == 4
+    assert secrets
     for log in sorted((folder / "logs").glob("*.log")):
         text = log.read_text()
         assert not [k for k in keys if k in text], f"{log.name} holds an API key"
+        assert not [s for s in secrets if s in text], f"{log.name} holds a webhook secret"
         for line in text.splitlines():
             record = json.loads(line)
             assert RFC3339_UTC.match(record["time"]), (log.name, line)

@@ -38,8 +38,9 @@ def test_clean_disclosure_is_screened_without_alert(system: System, keys: dict[s
         assert response.status_code == 202, response.text
         disclosure_id = response.json()["disclosure_id"]
         status = wait_for_status(submitter, disclosure_id, "screened")
-    # The commodity's inherent risk is context: shown, never an alert.
-    assert [f["indicator"] for f in status["findings"]] == ["high_risk_origin_good"]
+    # The commodity's inherent risk is context beside the findings: shown, never an alert.
+    assert status["findings"] == []
+    assert [f["indicator"] for f in status["context"]] == ["high_risk_origin_good"]
     assert status["judgement"]["risk_level"] == "low"
     assert not any(e["correlationid"] == disclosure_id for e, _ in system.receiver.accepted)
 

@@ -53,8 +53,9 @@ def test_a_supplier_is_alerted_on_for_the_recruiter_that_staffs_it(
     (name,) = [n for n, case in CASES.items() if "inherited_from" in case["expect"]]
     expect = CASES[name]["expect"]
     supplier = entity_id(CASES[name]["disclosure"])
-    # Which of the two disclosures lands first decides whether a "high" alert (the recruiter
-    # names the supplier, share unknown) precedes this one; the chain ends at the expected level.
+    # Which of the two disclosures lands first decides whether the supplier passes through a
+    # lower level first (the recruiter names it, share unknown); the chain ends at the expected
+    # level.
     alert = system.receiver.wait_for(
         lambda event: (
             event["data"]["entity_id"] == supplier
@@ -72,3 +73,35 @@ def test_a_supplier_is_alerted_on_for_the_recruiter_that_staffs_it(
         expect["risk_level"],
     )
     assert [p["recruiter_id"] for p in profile["inherited"]] == [expect["inherited_from"]]
+
+
+def test_a_name_like_a_listed_one_is_context_and_a_review_an_analyst_can_triage(
+    system: System, screened: dict[str, dict[str, Any]], keys: dict[str, str]
+) -> None:
+    (name,) = [n for n, case in CASES.items() if "watchlist" in case["expect"]]
+    expect = CASES[name]["expect"]
+    status = screened[name]
+    assert "watchlist_match" not in {f["indicator"] for f in status["findings"]}
+    (matched,) = [c for c in status["context"] if c["indicator"] == "watchlist_match"]
+    assert (matched["watchlist"]["list_id"], matched["watchlist"]["reference"]) == (
+        expect["watchlist"]["list_id"],
+        expect["watchlist"]["reference"],
+    )
+    assert matched["watchlist"]["edition"] in {e.split("@")[1] for e in status["watchlists"]}
+    supplier = entity_id(CASES[name]["disclosure"])
+    with system.client(keys["analyst"]) as analyst:
+        # Stored with the findings, in the same transaction: there once the status is screened.
+        params = {"entity_id": supplier, "alert_type": "watchlist_review"}
+        (review,) = analyst.get("/v1/alerts", params=params).json()["items"]
+        assert "possible match on" in review["summary"]
+        assert "— review" in review["summary"]
+        assert (review["risk_level"], review["score"]) == (
+            status["judgement"]["risk_level"],
+            status["judgement"]["score"],
+        )
+        others = analyst.get("/v1/alerts", params={"entity_id": supplier}).json()["items"]
+        assert [a["alert_type"] for a in others] == ["watchlist_review"]
+        opened = analyst.post(f"/v1/alerts/{review['alert_id']}:triage", json={"owner": "Ana"})
+        assert opened.status_code == 201, opened.text
+        profile = analyst.get(f"/v1/entities/{supplier}/risk").json()
+    assert profile["risk_level"] == expect["risk_level"]

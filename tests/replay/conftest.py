@@ -86,7 +86,12 @@ class Recorded:
 def stack(
     infra: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, dict[str, str], WebhookReceiver]]:
-    env = {**infra.environment(), "MONGODB_DATABASE": f"test-replay-{uuid.uuid4().hex[:8]}"}
+    env = {
+        **infra.environment(),
+        "MONGODB_DATABASE": f"test-replay-{uuid.uuid4().hex[:8]}",
+        # The record was made while 2026.11.0 was live; the replays back-test from it.
+        "SCREENING_RULE_SET": "2026.11.0",
+    }
     receiver = WebhookReceiver()
     receiver.start()
     with Stack(env, Path(tmp_path_factory.mktemp("replay-services"))) as running:

@@ -29,7 +29,15 @@ pytestmark = pytest.mark.integration
 
 TENANT = "tenant-hand"
 START = datetime(2026, 11, 1, tzinfo=UTC)
-FORCED = supplier(working_time={**CLEAN_SUPPLIER["working_time"], "overtime_voluntary": False})
+# Compelled overtime beyond the ILO limit: a strong finding under the default rule set.
+FORCED = supplier(
+    working_time={
+        **CLEAN_SUPPLIER["working_time"],
+        "overtime_voluntary": False,
+        "avg_weekly_hours": 66,
+        "max_weekly_hours": 72,
+    }
+)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from laboursight_screening.handlers import findings_event
 from laboursight_screening.replay_screen import ChunkScreener, RuleChoice, Screening, Window
 from laboursight_screening.replay_sources import Range, parse_range, start_offset
 from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER, supplier_event
+from tests.screening.support import WATCHLISTS
 
 START = datetime(2026, 11, 1, tzinfo=UTC)
 RULES = SHIPPED.compiled(SHIPPED.current_version())
@@ -63,7 +64,8 @@ def test_each_event_screened_as_the_service_screens_it_or_said_why_not() -> None
         "unreadable",
     ]
     event = SupplierDisclosureEvent.model_validate_json(bonded[1])
-    live = findings_event(event, RULES, REFERENCE)
+    # The shipped watchlists, which the service screens against when none are configured.
+    live = findings_event(event, RULES, REFERENCE, WATCHLISTS)
     mine = FindingsEvent.model_validate_json(outcomes[0].payload)
     assert mine.id == live.id
     assert mine.data == live.data

@@ -1,4 +1,5 @@
-"""The engine as the tests call it: the newest shipped rule set over the newest reference data."""
+"""The engine as the tests call it: the newest shipped rule set over the newest reference data
+and the shipped (fictional) watchlist, as the service screens by default."""
 
 from typing import Any
 
@@ -10,14 +11,19 @@ from laboursight_schemas.findings import FindingsComputed
 from laboursight_schemas.reference import load_reference
 from laboursight_screening.engine import SHIPPED, Screening, screen
 from laboursight_screening.handlers import DisclosureEvent, findings_event
+from laboursight_screening.watchlists.loading import load_watchlists
 
-RULES = SHIPPED.compiled(SHIPPED.current_version())
+# The rule-by-rule tests pin 2026.11.0, published and reproducible beside the default; the
+# rules of 2026.12.0 are tested in test_per_dimension, test_child_labour_and_bribery and
+# test_watchlists, and the default's outcomes in test_cases.
+RULES = SHIPPED.compiled("2026.11.0")
 REFERENCE = load_reference()
+WATCHLISTS = load_watchlists()
 parse = TypeAdapter(Disclosure).validate_python
 
 
 def run(raw: dict[str, Any]) -> Screening:
-    return screen(parse(raw), RULES, REFERENCE)
+    return screen(parse(raw), RULES, REFERENCE, WATCHLISTS)
 
 
 def slugs(raw: dict[str, Any]) -> set[str]:
@@ -25,7 +31,7 @@ def slugs(raw: dict[str, Any]) -> set[str]:
 
 
 def findings_for(event: DisclosureEvent) -> Envelope[FindingsComputed]:
-    return findings_event(event, RULES, REFERENCE)
+    return findings_event(event, RULES, REFERENCE, WATCHLISTS)
 
 
 def resolve(raw: dict[str, Any], path: str) -> Any:

@@ -22,7 +22,7 @@ from laboursight_screening.engine.ruleset import RuleSet
 from tests.factories import BONDED_SUPPLIER, CLEAN_SUPPLIER
 from tests.screening.support import REFERENCE, RULES, parse, run
 
-CURRENT = SHIPPED.current_version()
+CURRENT = RULES.version
 
 
 def test_clean_site_is_low_risk_with_only_the_commodity_context() -> None:

@@ -42,16 +42,16 @@ def site(changes: dict[str, Any]) -> dict[str, Any]:
     return amended(CLEAN_SUPPLIER, changes)
 
 
-# --- 2026.11.0 stays published, reproducible and the default --------------------------------
+# --- 2026.11.0 stays published and reproducible; 2026.12.0, promoted, is the default ---------
 
 
-def test_the_published_rule_set_keeps_its_hash_and_stays_the_default() -> None:
+def test_the_earlier_rule_set_keeps_its_hash_and_the_promoted_one_is_the_default() -> None:
     assert OLD.content_hash == (
         "sha256:bc37286993eb4a268cc45de9c7686d8ea57fab48a8de817237117298af079020"
     )
     assert SHIPPED.versions() == [PUBLISHED, CANDIDATE]
-    assert SHIPPED.current_version() == PUBLISHED
-    assert SHIPPED.load(CANDIDATE).status == "candidate"
+    assert SHIPPED.current_version() == CANDIDATE
+    assert {SHIPPED.load(v).status for v in SHIPPED.versions()} == {"published"}
 
 
 def test_the_golden_findings_of_2026_11_0_are_reproduced_byte_for_byte() -> None:
@@ -64,9 +64,11 @@ def test_the_golden_findings_of_2026_11_0_are_reproduced_byte_for_byte() -> None
     assert recorded.data.disclosure_event_id == disclosure.id
     reference = load_reference(recorded.data.reference_data_edition)
     replayed = findings_event(disclosure, OLD, reference)
-    # The golden disclosure (data version 1.1) predates names; everything else is the same.
-    assert replayed.data.model_dump_json(exclude={"entity_name"}) == (
-        recorded.data.model_dump_json(exclude={"entity_name"})
+    # The golden findings (data version 1.2) predate the workforce, and the golden disclosure
+    # (1.1) names; the judgement and everything else is the same.
+    added = {"entity_name", "entity_workforce"}
+    assert replayed.data.model_dump_json(exclude=added) == (
+        recorded.data.model_dump_json(exclude=added)
     )
     assert replayed.id == recorded.id
 
@@ -255,7 +257,7 @@ def test_a_full_monthly_pay_period_of_delay_already_counts() -> None:
 
 def candidate_raw() -> dict[str, Any]:
     raw: dict[str, Any] = yaml.safe_load((SHIPPED_FOLDER / f"{CANDIDATE}.yaml").read_text("utf-8"))
-    return raw
+    return {**raw, "status": "candidate"}
 
 
 def rule_index(raw: dict[str, Any], rule_id: str) -> int:
@@ -349,7 +351,7 @@ def test_a_candidate_is_never_the_default_but_is_selected_by_name(tmp_path: Path
         yaml.safe_dump({**raw, "version": "2027.1.0"}), encoding="utf-8"
     )
     catalogue = Catalogue(SHIPPED_FOLDER, tmp_path)
-    assert catalogue.current_version() == PUBLISHED
+    assert catalogue.current_version() == CANDIDATE
     assert catalogue.compiled("2027.1.0").content_hash != NEW.content_hash
     only_candidates = Catalogue(tmp_path)
     with pytest.raises(ValueError, match="every one is a candidate"):

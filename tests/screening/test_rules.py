@@ -460,13 +460,19 @@ def shown_by(kind: EntityKind) -> set[Indicator]:
     return {rule.rule.indicator for rule in RULES.rules[kind]}
 
 
+# Slugs of findings data 1.4, which rule set 2026.12.0 introduced.
+LATER: set[Indicator] = {
+    "child_labour", "hazardous_work_by_children", "bribery_in_recruitment", "watchlist_match",
+}  # fmt: skip
+
+
 def test_each_kind_is_judged_on_the_indicators_its_disclosure_carries() -> None:
     agency_only = {LICENCE, SUBAGENTS}
-    assert set(RULES.assessable[SUPPLIER]) == set(ALL_INDICATORS) - agency_only - {ORIGIN}
+    assert set(RULES.assessable[SUPPLIER]) == (set(ALL_INDICATORS) - agency_only - {ORIGIN} - LATER)
     assert set(RULES.assessable[RECRUITER]) == {
         DOCS, DEBT, DECEPTION, THREATS, FEES, LICENCE, SUBAGENTS, GRIEVANCE,
     }  # fmt: skip
-    assert shown_by(SUPPLIER) == set(RULES.assessable[SUPPLIER]) | CONTEXT_INDICATORS
+    assert shown_by(SUPPLIER) == set(RULES.assessable[SUPPLIER]) | (CONTEXT_INDICATORS - LATER)
     assert shown_by(RECRUITER) == set(RULES.assessable[RECRUITER])
 
 

@@ -14,7 +14,8 @@ A subscription built by :func:`subscribe_batch` runs, for every batch a subscrib
    one partition) keeps its order.
 3. **decode** — ``laboursight_schemas.upcasting.read_event``: unknown fields ignored, older
    versions upcast. A record that cannot be read even so is a dead letter.
-4. **handle** — the service's :data:`BatchHandler` over the partition's decoded events:
+4. **handle** — the service's :data:`BatchHandler` over the partition's decoded events, each
+   call traced (``traced``: a span per event in the trace it came with):
 
    - it returns: every effect is durable;
    - it raises a transient error (``failures.is_transient``): the whole batch is retried with

@@ -36,6 +36,7 @@ from .pace import Pace, PaceLimits, Pacer
 from .partition import PartitionOutcome, PartitionStep
 from .resets import Fingerprint, LogResets
 from .retry import Retry
+from .traced import traced
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,9 @@ class BatchSubscription(Generic[EventT]):
         limits: GuardLimits,
         retry_budget_s: float,
     ) -> "BatchSubscription[EventT]":
-        """The steps assembled around ``handle``, sharing one retry policy whose transient
-        failures are counted and make the consumer unready until the next success."""
+        """The steps assembled around ``handle`` (traced, ``traced``), sharing one retry policy
+        whose transient failures are counted and make the consumer unready until the next
+        success."""
         health = WriteHealth()
 
         def transient(error: BaseException) -> None:
@@ -111,7 +113,7 @@ class BatchSubscription(Generic[EventT]):
         retry = Retry(retry_budget_s, on_transient=transient)
         step = PartitionStep(
             event_type=event_type,
-            handle=handle,
+            handle=traced(handle, topic=topic, group_id=group_id),
             dead_letters=_Recorded(dead_letters, health),
             retry=retry,
         )

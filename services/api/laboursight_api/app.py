@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
@@ -40,6 +41,7 @@ from . import (
     retention_routes,
     subscriptions,
 )
+from . import dashboard as dashboard_pages
 from .background import Background
 from .bus import EventBus, KafkaBus
 from .context import Context
@@ -138,9 +140,16 @@ def create_app(
         title="laboursight api",
         version="1.0.0",
         lifespan=lifespan,
-        # The api's metrics are Prometheus' (``metrics``); FastAPI's native OpenTelemetry would
-        # look up the global providers on every request only to find none.
-        telemetry={"tracing": False, "metrics": False, "logs": False},
+        # FastAPI's own request spans when tracing is on (``tracing``); the api's metrics are
+        # Prometheus' (``metrics``) and its logs JSON lines, so FastAPI's stay off, and with
+        # tracing off it does not look up the global providers on every request to find none.
+        telemetry={
+            "tracing": tracing.enabled(),
+            "tracer_provider": tracing.provider(),
+            "operation_spans": False,
+            "metrics": False,
+            "logs": False,
+        },
     )
     errors.install(app, settings.api_retry_after_s)
     app.add_middleware(
@@ -171,6 +180,7 @@ def create_app(
         contracts,
     ):
         app.include_router(module.router)
+    app.include_router(dashboard_pages.router)
     return app
 
 

@@ -7,6 +7,7 @@ from typing import Any, Protocol
 
 from faststream.kafka import KafkaBroker
 
+from laboursight_runtime import tracing
 from laboursight_schemas.envelope import CLOUDEVENTS_JSON, Envelope
 
 from .outbox import OutboxRecord, outbox_record
@@ -72,16 +73,18 @@ class KafkaBus:
         pending: list[asyncio.Future[Any] | Outcome] = []
         for record in records:
             try:
-                pending.append(
-                    await self._broker.publish(
-                        record.value,
-                        record.topic,
-                        key=record.key.encode(),
-                        headers=HEADERS,
-                        correlation_id=record.disclosure_id,
-                        no_confirm=True,
+                # In the trace the record was stored with, however late it is sent.
+                with tracing.resumed(record.trace):
+                    pending.append(
+                        await self._broker.publish(
+                            record.value,
+                            record.topic,
+                            key=record.key.encode(),
+                            headers=HEADERS,
+                            correlation_id=record.disclosure_id,
+                            no_confirm=True,
+                        )
                     )
-                )
             except Exception as error:  # not connected, or the producer refused it at once
                 pending.append(error)
         futures = [p for p in pending if isinstance(p, asyncio.Future)]

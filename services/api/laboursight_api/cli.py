@@ -11,7 +11,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from pymongo.errors import ConfigurationError, ConnectionFailure, PyMongoError
 
-from laboursight_runtime import logs, retention
+from laboursight_runtime import logs, retention, tracing
 from laboursight_runtime.mongo import make_client, redacted
 from laboursight_runtime.service import serve, worker_process
 
@@ -180,6 +180,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     logs.configure("api", settings.log_level)
     if settings.api_workers == 1:
+        tracing.configure("api", settings)
         serve(create_app(settings), settings)
     else:
         serve(f"{__name__}:{worker_app.__name__}", settings, workers=settings.api_workers)
@@ -190,4 +191,5 @@ def worker_app() -> FastAPI:
     worker_process()
     settings = ApiSettings()
     logs.configure("api", settings.log_level)
+    tracing.configure("api", settings)
     return create_app(settings)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Depends
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from laboursight_runtime import tracing
 from laboursight_schemas import collections, topics
 from laboursight_schemas.delivery_requests import (
     RedeliverableStatus,
@@ -150,6 +151,8 @@ def _attributes(caller: Principal, request_id: str, event_type: str) -> dict[str
         # No disclosure is behind a request: it is its own correlation.
         "correlation_id": request_id,
         "data_version": DATA_VERSIONS[event_type],
+        # In the request's trace, through notify to the webhook it makes.
+        **tracing.current(),
     }
 
 

@@ -44,8 +44,9 @@ class DisclosureStatus(BaseModel):
     judgement: dict[str, Any] | None
     context: list[dict[str, Any]] | None = Field(
         default=None,
-        description="Inherent risk of the commodity and origin (the US DOL list), never a "
-        "finding; null where the rule set kept it in `findings` (2026.11.0)",
+        description="Inherent risk of the commodity and origin (the US DOL list) and possible "
+        "watchlist matches, for review, never a finding; null where the rule set kept it in "
+        "`findings` (2026.11.0)",
     )
     contradictions: list[dict[str, Any]] | None = Field(
         default=None,
@@ -55,6 +56,11 @@ class DisclosureStatus(BaseModel):
     rule_set_version: str | None
     rule_set_hash: str | None
     reference_data_edition: str | None
+    watchlists: list[str] | None = Field(
+        default=None,
+        description="The watchlist editions screened against (`<list_id>@<edition>`); null for "
+        "rule sets that screen none",
+    )
 
 
 async def _read_disclosure(request: Request) -> Disclosure:
@@ -162,4 +168,5 @@ async def status(
         rule_set_version=findings.get("rule_set_version"),
         rule_set_hash=findings.get("rule_set_hash"),
         reference_data_edition=findings.get("reference_data_edition"),
+        watchlists=findings.get("watchlists"),
     )

@@ -5,10 +5,10 @@ that staff it, the findings of its latest disclosure with their evidence, and it
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from laboursight_schemas import collections
 from laboursight_schemas.collections import entity_key
@@ -41,6 +41,27 @@ class Screening(BaseModel):
     computed_at: datetime
 
 
+class SourceContradiction(BaseModel):
+    """A recruiter and a supplier disagree about the link between them: what each says, and in
+    which disclosure and field (none for a side that says nothing of the link). Neither account
+    is taken over the other."""
+
+    kind: Literal["unlisted", "workers", "workforce"] = Field(
+        description="`unlisted`: one side declares the link, the other disclosed without "
+        "listing it; `workers`: they give different numbers of workers; `workforce`: the "
+        "recruiter places more workers than the supplier's whole workforce"
+    )
+    recruiter_id: str
+    supplier_id: str
+    recruiter_says: str
+    recruiter_disclosure_id: str | None
+    recruiter_field: str | None
+    supplier_says: str
+    supplier_disclosure_id: str | None
+    supplier_field: str | None
+    explanation: str
+
+
 class EntityRisk(BaseModel):
     entity_kind: EntityKind
     entity_id: str
@@ -50,6 +71,13 @@ class EntityRisk(BaseModel):
     own: dict[str, Any] | None
     inherited: list[dict[str, Any]]
     links: list[dict[str, Any]]
+    workforce: int | None = Field(
+        default=None, description="a supplier's total workers, as its latest disclosure gives"
+    )
+    source_contradictions: list[SourceContradiction] = Field(
+        default_factory=list,
+        description="where this entity and the far end of a recruitment-chain link disagree",
+    )
     findings: list[dict[str, Any]]
     history: list[Screening]
     version: int
@@ -97,22 +125,9 @@ async def risk(
     kind: Annotated[EntityKind | None, Query(description="needed when the id names both")] = None,
 ) -> EntityRisk:
     """Current level, score and explanation, own and inherited parts, evidence and history."""
-    tenant = {"tenant_id": caller.tenant_id}
     profile = await find_profile(ctx, caller.tenant_id, entity_id, kind)
     own = profile.get("own")
-    latest = (
-        None
-        if own is None
-        else await ctx.db[collections.FINDINGS].find_one(
-            {"disclosure_id": own["disclosure_id"], **tenant}, sort=[("computed_at", -1)]
-        )
-    )
-    history = (
-        ctx.db[collections.FINDINGS]
-        .find({"entity_kind": profile["entity_kind"], "entity_id": entity_id, **tenant})
-        .sort([("period.end", -1), ("computed_at", -1)])
-        .limit(HISTORY_LIMIT)
-    )
+    latest = await latest_screening(ctx, caller.tenant_id, profile)
     return EntityRisk(
         entity_kind=profile["entity_kind"],
         entity_id=entity_id,
@@ -122,10 +137,45 @@ async def risk(
         own=own,
         inherited=profile.get("inherited", []),
         links=profile.get("links", []),
+        workforce=profile.get("workforce"),
+        source_contradictions=[
+            SourceContradiction.model_validate(c) for c in profile.get("source_contradictions", [])
+        ],
         findings=[] if latest is None else latest["findings"],
-        history=[_screening(doc) async for doc in history],
+        history=await screenings_of(ctx, caller.tenant_id, profile),
         version=profile["version"],
     )
+
+
+async def latest_screening(
+    ctx: Context, tenant_id: str, profile: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The stored screening of the profile's own latest disclosure, if it has one."""
+    own = profile.get("own")
+    if own is None:
+        return None
+    found: dict[str, Any] | None = await ctx.db[collections.FINDINGS].find_one(
+        {"disclosure_id": own["disclosure_id"], "tenant_id": tenant_id},
+        sort=[("computed_at", -1)],
+    )
+    return found
+
+
+async def screenings_of(ctx: Context, tenant_id: str, profile: dict[str, Any]) -> list[Screening]:
+    """The entity's latest ``HISTORY_LIMIT`` screenings, newest period first."""
+    found = (
+        ctx.db[collections.FINDINGS]
+        .find(
+            {
+                "entity_kind": profile["entity_kind"],
+                "entity_id": profile["entity_id"],
+                "tenant_id": tenant_id,
+            }
+        )
+        .sort([("period.end", -1), ("computed_at", -1)])
+        .limit(HISTORY_LIMIT)
+    )
+    return [_screening(doc) async for doc in found]
 
 
 def _screening(doc: dict[str, Any]) -> Screening:

@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any, Final
 
+from laboursight_runtime import tracing
 from laboursight_schemas import topics
 from laboursight_schemas.disclosure import Disclosure, SupplierDisclosure
 from laboursight_schemas.envelope import (
@@ -28,13 +29,15 @@ def submitted_event(
     time: datetime | None = None,
 ) -> tuple[str, Envelope[Any]]:
     """(topic, event); the topic's key is ``disclosure.entity_id``; ``time``: when it was
-    accepted (now by default)."""
+    accepted (now by default). The event carries the trace of the span active now (the
+    request's), which the consumers continue."""
     common: dict[str, Any] = {
         "id": event_id,
         "source": SOURCE,
         "time": time or now(),
         "tenant_id": tenant_id,
         "correlation_id": disclosure_id,
+        **tracing.current(),
     }
     if isinstance(disclosure, SupplierDisclosure):
         supplier = SupplierDisclosureSubmitted(

@@ -40,7 +40,11 @@ async def verify(caller: Auditor, ctx: Annotated[Context, Depends(context)]) -> 
     """Walk the caller's tenant's hash chain: intact with its head hash, or the first broken
     entry and why (edited, deleted, reordered, or an event that no longer hashes to its digest).
     """
-    tenant_id = caller.tenant_id
+    return await verdict_of(ctx, caller.tenant_id)
+
+
+async def verdict_of(ctx: Context, tenant_id: str) -> LedgerVerdict:
+    """The walk of ``tenant_id``'s chain up to its head recorded now, held to its checkpoints."""
     recorded = await recorded_head(ctx.db, tenant_id)
     checkpoints = await checkpoints_of(ctx.db, tenant_id)
     walk = Walk(tenant_id, checkpoints)

@@ -15,12 +15,13 @@ before the write landed, so the relay never publishes it and the status view nev
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 from bson.timestamp import Timestamp
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import encode
 from laboursight_schemas.envelope import Envelope
 
@@ -38,13 +39,15 @@ class OutboxRecord:
     """One event as it goes to Kafka: the bytes serialised once, when it was accepted.
 
     ``disclosure_id`` is also the event's correlation id (the FastStream ``correlation_id``
-    header of the record).
+    header of the record). ``trace``: the event's trace context, stored beside it so that
+    whoever publishes it, however late, publishes it in that trace.
     """
 
     disclosure_id: str
     topic: str
     key: str
     value: bytes
+    trace: tracing.Carrier = field(default_factory=tracing.Carrier)
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ class Timing:
 
 
 def outbox_record(topic: str, key: str, event: Envelope[Any]) -> OutboxRecord:
-    return OutboxRecord(event.correlation_id, topic, key, encode(event))
+    return OutboxRecord(event.correlation_id, topic, key, encode(event), tracing.of_event(event))
 
 
 def accepted_document(
@@ -85,7 +88,12 @@ def accepted_document(
         "status": "accepted",
         "accepted_at": accepted_at,
         "stored_at": SERVER_TIME,
-        "event": {"topic": record.topic, "key": record.key, "value": record.value.decode()},
+        "event": {
+            "topic": record.topic,
+            "key": record.key,
+            "value": record.value.decode(),
+            "trace": dict(record.trace),
+        },
         "published": False,
         # Until then the request itself publishes it (hand-off); the relay waits.
         "lease_until": timing.deadline(accepted_at) + timing.relay_delay,
@@ -96,7 +104,13 @@ def accepted_document(
 
 def record_of(document: Mapping[str, Any]) -> OutboxRecord:
     event = document["event"]
-    return OutboxRecord(document["_id"], event["topic"], event["key"], event["value"].encode())
+    return OutboxRecord(
+        document["_id"],
+        event["topic"],
+        event["key"],
+        event["value"].encode(),
+        tracing.carrier(event.get("trace")),
+    )
 
 
 def tombstone(tenant_id: str, now: datetime) -> dict[str, Any]:

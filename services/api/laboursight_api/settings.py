@@ -1,6 +1,8 @@
 """The api's settings: the shared ones plus the limits of the HTTP edge and of the outbox."""
 
-from pydantic import Field
+from pathlib import Path
+
+from pydantic import Field, SecretStr
 
 from laboursight_runtime.settings import Settings
 
@@ -65,3 +67,13 @@ class ApiSettings(Settings):
     # past their due date.
     api_case_relay_interval_s: float = Field(default=1.0, gt=0)
     api_case_overdue_interval_s: float = Field(default=60.0, gt=0)
+
+    # The dashboard (``dashboard``): the key its session cookies are signed with (unset: a
+    # random one per process, so sessions end when it restarts and work only on the process
+    # that signed them: set it when running several), how long a session lasts, and where the
+    # rule sets' method documents and the replay reports it shows are (unset: the method
+    # documents of this checkout, and no replay reports).
+    api_session_secret: SecretStr | None = None
+    api_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    api_method_dir: Path | None = None
+    api_replay_reports_dir: Path | None = None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from faststream.asgi import AsgiFastStream
 
-from laboursight_runtime import logs
+from laboursight_runtime import logs, tracing
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.pipeline import FetchBytes, subscribe_records
@@ -101,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = Settings()
     if arguments.command != "verify":
         logs.configure("ledger", settings.log_level)
+        tracing.configure("ledger", settings)
         serve(bootstrap(settings, LedgerSettings()), settings)
         return
     try:

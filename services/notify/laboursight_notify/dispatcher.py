@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind, StatusCode
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
+from laboursight_runtime import tracing
 from laboursight_runtime.failures import is_transient
 from laboursight_schemas.envelope import now
 
@@ -287,6 +289,27 @@ class Dispatcher:
             log.exception("could not record an attempt", extra={"delivery_id": delivery.id})
 
     async def _send(self, subscription: Subscription, delivery: Delivery) -> Attempt:
+        endpoint = delivery.endpoint
+        # A client span in the delivery's trace; the sender passes it on (``traceparent``).
+        with tracing.span(
+            "POST",
+            delivery.trace,
+            kind=SpanKind.CLIENT,
+            attributes={
+                "http.request.method": "POST",
+                "server.address": endpoint.host,
+                "webhook.id": delivery.id,
+                "laboursight.delivery.attempt": delivery.attempts + 1,
+            },
+        ) as span:
+            answer = await self._timed_send(subscription, delivery)
+            if answer.status_code is not None:
+                span.set_attribute("http.response.status_code", answer.status_code)
+            if not answer.succeeded:
+                span.set_status(StatusCode.ERROR, answer.error)
+        return answer
+
+    async def _timed_send(self, subscription: Subscription, delivery: Delivery) -> Attempt:
         try:
             async with asyncio.timeout(self._attempt_timeout.total_seconds()):
                 return await self._sender.send(subscription, delivery.id, delivery.body)

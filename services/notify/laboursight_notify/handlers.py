@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol, TypeAlias
 
+from laboursight_runtime import tracing
 from laboursight_schemas.delivery_requests import RedeliveryRequested, SubscriptionTestRequested
 from laboursight_schemas.envelope import (
     RedeliveryRequestedEvent,
@@ -105,7 +106,13 @@ class RecordDeliveries(_Recorder):
         told = await self._deliveries.told(tenants, revised) if revised else set()
         at = self._clock()
         owed = [
-            Delivery.owed(event, subscription, at=at, horizon=self._horizon)
+            Delivery.owed(
+                event,
+                subscription,
+                at=at,
+                horizon=self._horizon,
+                trace=tracing.for_event(event.id),
+            )
             for event, subscription in recipients(events, subscriptions, told)
         ]
         await _record(self._deliveries, self._dispatch, owed, subscriptions, at)
@@ -159,7 +166,11 @@ class CarryOutRequests(_Recorder):
         urls = {(s.tenant_id, s.id): s.url for s in subscriptions}
         owed = [
             Delivery.test(
-                request, data, urls.get((request.tenant_id, data.subscription_id), data.url), at=at
+                request,
+                data,
+                urls.get((request.tenant_id, data.subscription_id), data.url),
+                at=at,
+                trace=tracing.for_event(request.id),
             )
             for request, data in requests
         ]

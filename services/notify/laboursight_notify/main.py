@@ -8,7 +8,7 @@ from functools import partial
 
 from faststream.asgi import AsgiFastStream
 
-from laboursight_runtime import logs, retention
+from laboursight_runtime import logs, retention, tracing
 from laboursight_runtime.kafka import make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.pipeline import subscribe_batch
@@ -143,4 +143,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     notify = NotifySettings()
     logs.configure("notify", settings.log_level)
+    tracing.configure("notify", settings)
     serve(bootstrap(settings, notify), settings)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 
+from laboursight_runtime import tracing
 from laboursight_schemas.delivery_requests import (
     WEBHOOK_TEST,
     WEBHOOK_TEST_VERSION,
@@ -156,7 +157,8 @@ class Delivery:
     end of the retry horizon, fixed when the delivery is recorded and again when it is
     redelivered; ``attempts`` counts the POSTs made so far, ``retry_base`` those made before
     its latest redelivery (the backoff starts again from there). ``url`` is where the latest
-    attempt went (attempts go to the subscription's URL as it is then).
+    attempt went (attempts go to the subscription's URL as it is then). ``trace``: the trace
+    context of the consumer's handling of the event, which every attempt continues.
     """
 
     id: str
@@ -172,18 +174,37 @@ class Delivery:
     expires_at: datetime
     attempts: int = 0
     retry_base: int = 0
+    trace: tracing.Carrier = field(default_factory=tracing.Carrier)
 
     @classmethod
     def owed(
-        cls, event: AnyAlertEvent, subscription: Subscription, *, at: datetime, horizon: timedelta
+        cls,
+        event: AnyAlertEvent,
+        subscription: Subscription,
+        *,
+        at: datetime,
+        horizon: timedelta,
+        trace: tracing.Carrier | None = None,
     ) -> "Delivery":
         return cls._of(
-            event, subscription.id, subscription.url, event.data.alert_id, at=at, horizon=horizon
+            event,
+            subscription.id,
+            subscription.url,
+            event.data.alert_id,
+            at=at,
+            horizon=horizon,
+            trace=trace,
         )
 
     @classmethod
     def test(
-        cls, request: Envelope[Any], data: SubscriptionTestRequested, url: str, *, at: datetime
+        cls,
+        request: Envelope[Any],
+        data: SubscriptionTestRequested,
+        url: str,
+        *,
+        at: datetime,
+        trace: tracing.Carrier | None = None,
     ) -> "Delivery":
         """The test event the test-send ``request`` (whose ``data`` it is) posts to ``url``:
         attempted once (no retry horizon)."""
@@ -201,7 +222,9 @@ class Delivery:
                 message="A test event, sent because it was asked for: no alert is behind it.",
             ),
         )
-        return cls._of(event, data.subscription_id, url, None, at=at, horizon=timedelta(0))
+        return cls._of(
+            event, data.subscription_id, url, None, at=at, horizon=timedelta(0), trace=trace
+        )
 
     @classmethod
     def _of(
@@ -213,6 +236,7 @@ class Delivery:
         *,
         at: datetime,
         horizon: timedelta,
+        trace: tracing.Carrier | None,
     ) -> "Delivery":
         return cls(
             id=delivery_id(event.id, subscription_id),
@@ -226,6 +250,7 @@ class Delivery:
             event_time=event.time,
             recorded_at=at,
             expires_at=at + horizon,
+            trace=tracing.of_event(event) if trace is None else trace,
         )
 
     @property

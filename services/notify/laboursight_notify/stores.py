@@ -8,7 +8,7 @@ makes recording an event twice a no-op and is notify's whole idempotency record:
 - what is sent: ``tenant_id``, ``subscription_id``, ``event_id``, ``event_type`` (an alert
   raised or updated, or a test-send's test event), ``alert_id`` (null for a test), ``url``
   (where the latest attempt went), ``body`` (the CloudEvent, byte for byte what every attempt
-  posts), ``event_time``;
+  posts), ``event_time``, ``trace`` (the trace context every attempt continues);
 - ``status``: ``pending``, then ``delivered`` (with ``delivered_at``) or ``dead`` (both final,
   sent again only when redelivered); ``recorded_at``, ``expires_at`` (the end of its retry
   horizon), ``updated_at``;
@@ -37,6 +37,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
+from laboursight_runtime import tracing
 from laboursight_schemas import collections
 
 from .grouped_settles import GroupedSettles
@@ -63,7 +64,7 @@ DUPLICATE_KEY = 11000
 DELIVERY_FIELDS = tuple(f.name for f in fields(Delivery))
 # What the fields of a delivery were called before test-sends and updates were delivered too.
 _FORMER_NAMES = {"event_id": "alert_event_id", "event_time": "alert_time"}
-_FORMER_DEFAULTS: Document = {"event_type": DEFAULT_EVENT_TYPE, "retry_base": 0}
+_FORMER_DEFAULTS: Document = {"event_type": DEFAULT_EVENT_TYPE, "retry_base": 0, "trace": {}}
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,9 @@ class MongoSubscriptions:
 
 
 def _delivery(doc: Document) -> Delivery:
-    return Delivery(**{name: _field(doc, name) for name in DELIVERY_FIELDS})
+    found = {name: _field(doc, name) for name in DELIVERY_FIELDS}
+    found["trace"] = tracing.carrier(found["trace"])
+    return Delivery(**found)
 
 
 def _field(doc: Document, name: str) -> Any:

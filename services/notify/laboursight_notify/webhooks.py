@@ -12,7 +12,7 @@ import certifi
 from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
-from laboursight_runtime import outbound
+from laboursight_runtime import outbound, tracing
 from laboursight_runtime.outbound import OutboundPolicy
 from laboursight_schemas.envelope import CLOUDEVENTS_JSON
 
@@ -85,6 +85,7 @@ class SignedWebhookSender:
     - Every secret the subscription signs with at the moment of the attempt signs it: after a
       rotation, the old and the new, space-separated in ``webhook-signature`` as the scheme
       allows, so a receiver holding either verifies it.
+    - The active span's trace context goes along in ``traceparent`` (and ``tracestate``).
     - Certificates are checked against certifi's roots. No proxy is used, whatever
       ``HTTPS_PROXY`` says: aiohttp's reading of the environment costs two hand-offs to a thread
       and a read of ``~/.netrc`` on every POST.
@@ -154,6 +155,8 @@ class SignedWebhookSender:
             "webhook-id": message_id,
             "webhook-timestamp": str(int(timestamp.timestamp())),
             "webhook-signature": " ".join(signatures),
+            # The attempt's span (W3C Trace Context), for a receiver that traces too.
+            **tracing.headers(tracing.current()),
         }
         try:
             async with self._session.post(

@@ -29,7 +29,7 @@ def body(alert_type: AlertType, now: Standing, disclosure_id: str) -> str:
             f"{r.indicator} (rule {r.rule_id}: {', '.join(r.fields)})" for r in now.reasons
         )
         return f"Strong indicators in disclosure {disclosure_id}: {listed}."
-    return now.explanation
+    return now.explanation  # a watchlist review's describes each match
 
 
 def raised(alert_type: AlertType, who: str, now: Standing, before: RiskLevel | None) -> str:
@@ -40,6 +40,8 @@ def raised(alert_type: AlertType, who: str, now: Standing, before: RiskLevel | N
         )
     if alert_type == "strong_indicator":
         return f"{who} shows strong indicators of forced labour that call for verification."
+    if alert_type == "watchlist_review":
+        return f"{who}: possible match on {_lists(now)} — review."
     return (
         f"{who}'s latest disclosure meets the ILO/EC indicator threshold for forced labour — "
         "verification needed."
@@ -59,6 +61,11 @@ def reopened(alert_type: AlertType, who: str, now: Standing, disclosure_id: str)
         again = f"{who} is again at {now.risk_level} risk (score {now.score})"
     elif alert_type == "strong_indicator":
         again = f"{who} again shows strong indicators of forced labour"
+    elif alert_type == "watchlist_review":
+        return (
+            f"Reopened: {who} is again a possible match on {_lists(now)}, after disclosure "
+            f"{disclosure_id} — review."
+        )
     else:
         again = f"{who}'s disclosure again meets the ILO/EC indicator threshold for forced labour"
     return f"Reopened: {again}, after disclosure {disclosure_id} — verification needed."
@@ -77,10 +84,16 @@ def resolved(alert_type: AlertType, who: str, after: Profile, disclosure_id: str
         )
     if alert_type == "strong_indicator":
         return f"Resolved: disclosure {disclosure_id} of {who} shows no strong indicator."
+    if alert_type == "watchlist_review":
+        return f"Resolved: disclosure {disclosure_id} of {who} possibly matches no watchlist entry."
     return (
         f"Resolved: disclosure {disclosure_id} of {who} no longer meets the ILO/EC indicator "
         "threshold for forced labour."
     )
+
+
+def _lists(now: Standing) -> str:
+    return ", ".join(now.lists) or "a watchlist"
 
 
 def case_closed(case_id: str, actor: str) -> str:

@@ -4,7 +4,7 @@ An alert exists per dedupe key (tenant, entity, alert type), at most one ever: i
 from the key. Its state is its latest revision (revision 0 is ``AlertRaised``, every later one
 an ``AlertUpdated`` carrying the whole alert) and what the policy remembers to decide the next.
 
-The three conditions, each read off the entity's profile as it now stands:
+The four conditions, each read off the entity's profile as it now stands:
 
 - ``risk_level``: the effective level is ``high`` or ``critical``. It rests on what holds the
   entity at that level: its own latest judgement, when that is at the level, and the recruiters
@@ -14,6 +14,9 @@ The three conditions, each read off the entity's profile as it now stands:
   indicator alerts on the recruiter, and on the suppliers it staffs through their level.
 - ``forced_labour``: the judgement of its own latest disclosure is ``forced_labour_likely``
   (the ILO combination rule), resting on the ILO indicators found in it.
+- ``watchlist_review``: its own latest disclosure possibly matches a watchlist entry (context
+  of rule sets that screen watchlists), resting on one reason per entry matched. It asks an
+  analyst to review, at the entity's level and score as they are: a match never changes them.
 """
 
 from dataclasses import dataclass
@@ -36,7 +39,12 @@ from laboursight_schemas.findings import (
 from .profile import Profile
 from .reasons import Reason
 
-ALERT_TYPES: Final[tuple[AlertType, ...]] = ("risk_level", "strong_indicator", "forced_labour")
+ALERT_TYPES: Final[tuple[AlertType, ...]] = (
+    "risk_level",
+    "strong_indicator",
+    "forced_labour",
+    "watchlist_review",
+)
 ALERT_LEVELS: Final[frozenset[RiskLevel]] = frozenset({"high", "critical"})
 
 
@@ -82,7 +90,8 @@ class Alert:
 @dataclass(frozen=True)
 class Standing:
     """What a condition that holds rests on: the reasons, in order; the indicators they name;
-    the disclosures behind them; and the entity's level and score."""
+    the disclosures behind them; and the entity's level and score (a watchlist review's are
+    the entity's as they stand, which it never changes)."""
 
     risk_level: RiskLevel
     score: int
@@ -91,6 +100,8 @@ class Standing:
     disclosures: frozenset[str]
     explanation: str
     inherited_from: tuple[str, ...]
+    # For a watchlist review: the lists matched (title and edition).
+    lists: tuple[str, ...] = ()
 
 
 def holds(alert_type: AlertType, profile: Profile) -> bool:
@@ -102,6 +113,8 @@ def holds(alert_type: AlertType, profile: Profile) -> bool:
         return False
     if alert_type == "strong_indicator":
         return any(r.strength == "strong" for r in own.reasons)
+    if alert_type == "watchlist_review":
+        return bool(own.watchlist)
     return own.forced_labour_likely
 
 
@@ -135,9 +148,13 @@ def standing(alert_type: AlertType, profile: Profile) -> Standing | None:
         )
     if own is None:
         return None
+    explanation = own.explanation
     if alert_type == "strong_indicator":
         reasons = tuple(r for r in own.reasons if r.strength == "strong")
         holds = bool(reasons)
+    elif alert_type == "watchlist_review":
+        reasons, holds = own.watchlist, bool(own.watchlist)
+        explanation = own.watchlist_explanation
     else:
         reasons = tuple(r for r in own.reasons if r.indicator in ILO_INDICATORS)
         holds = own.forced_labour_likely
@@ -149,8 +166,9 @@ def standing(alert_type: AlertType, profile: Profile) -> Standing | None:
         reasons=reasons,
         indicators=_distinct([r.indicator for r in reasons]),
         disclosures=frozenset([own.disclosure_id]),
-        explanation=own.explanation,
+        explanation=explanation,
         inherited_from=(),
+        lists=own.watchlist_lists if alert_type == "watchlist_review" else (),
     )
 
 

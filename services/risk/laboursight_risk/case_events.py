@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas.cases import (
     AlertDismissed,
@@ -74,7 +75,14 @@ class RecordCaseEvents:
                 touched[key] = new
                 if new.revision > current.revision:
                     revisions.append(
-                        OutboxEntry(event.tenant_id, new.data, event.id, event.correlation_id, now)
+                        OutboxEntry(
+                            event.tenant_id,
+                            new.data,
+                            event.id,
+                            event.correlation_id,
+                            now,
+                            tracing.for_event(event.id),
+                        )
                     )
             left = await uow.alerts.save(list(touched.values()), revisions)
             await uow.commit()

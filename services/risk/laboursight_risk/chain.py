@@ -2,8 +2,9 @@
 
 Only a recruiter's own risk propagates, and a recruiter inherits nothing, so the chain is one
 step deep and no cycle can feed on itself. A recruiter passes on its own level when it supplies
-at least half of the supplier's workforce, one level less otherwise or when the share is
-unknown; below ``medium`` it passes on nothing. The inherited score is the recruiter's own
+at least half of the supplier's workforce (as the supplier declares it, or the recruiter's
+placements over the workforce the supplier discloses), one level less otherwise or when the
+share is unknown; below ``medium`` it passes on nothing. The inherited score is the recruiter's own
 score held inside the inherited level's band, so the score still reads as its level.
 """
 
@@ -71,7 +72,8 @@ def inheritance(supplier: Profile, recruiters: Mapping[str, Profile]) -> tuple[I
     strongest link. A recruiter missing from ``recruiters`` or without its own disclosure
     passes on nothing."""
     best: dict[str, Inheritance] = {}
-    for link in supplier.links:
+    for declared in supplier.links:
+        link = replace(declared, workforce_share=workforce_share(declared, supplier))
         recruiter = recruiters.get(link.recruiter_id)
         part = None if recruiter is None or recruiter.own is None else inherit(link, recruiter.own)
         if part is not None and (
@@ -79,6 +81,16 @@ def inheritance(supplier: Profile, recruiters: Mapping[str, Profile]) -> tuple[I
         ):
             best[part.recruiter_id] = part
     return tuple(sorted(best.values(), key=lambda p: (-rank(p.risk_level), p.recruiter_id)))
+
+
+def workforce_share(link: Link, supplier: Profile) -> float | None:
+    """The share of the supplier's workforce the link staffs: as declared, or the recruiter's
+    placements over the workforce the supplier discloses when both are known."""
+    if link.workforce_share is not None:
+        return link.workforce_share
+    if link.workers is None or not supplier.workforce:
+        return None
+    return min(1.0, link.workers / supplier.workforce)
 
 
 def inherit(link: Link, recruiter: Own) -> Inheritance | None:

@@ -4,13 +4,14 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from laboursight_runtime import tracing
 from laboursight_schemas.collections import entity_key
 from laboursight_schemas.findings import AlertRaised, AlertUpdated
 
 from .alerts import Alert
 from .fold import Screening, screening_id
 from .outbox import OutboxEntry
-from .profile import Inheritance, Link, Own, Profile
+from .profile import Inheritance, Link, Own, Profile, SourceContradiction
 from .reasons import Reason
 
 
@@ -43,12 +44,18 @@ def profile_document(p: Profile, now: datetime) -> dict[str, Any]:
             **vars(p.own),
             "period_end": p.own.period_end.isoformat(),
             "reasons": [vars(r) for r in p.own.reasons],
+            "watchlist": [vars(r) for r in p.own.watchlist],
         },
         "inherited": [
             {**vars(i), "link": vars(i.link), "reasons": [vars(r) for r in i.reasons]}
             for i in p.inherited
         ],
         "links": [vars(k) for k in p.links],
+        "workforce": p.workforce,
+        # The explanation is stored for readers; the profile derives it again when read.
+        "source_contradictions": [
+            {**vars(c), "explanation": c.explanation} for c in p.source_contradictions
+        ],
         "version": p.version,
         "updated_at": now,
     }
@@ -68,6 +75,9 @@ def profile(doc: dict[str, Any]) -> Profile:
                 "period_end": date.fromisoformat(own["period_end"]),
                 "indicators": tuple(own["indicators"]),
                 "reasons": _reasons(own["reasons"]),
+                # Absent from profiles stored before watchlist screening.
+                "watchlist": _reasons(own.get("watchlist", [])),
+                "watchlist_lists": tuple(own.get("watchlist_lists", ())),
             }
         ),
         links=tuple(Link(**k) for k in doc["links"]),
@@ -85,6 +95,12 @@ def profile(doc: dict[str, Any]) -> Profile:
         version=doc["version"],
         name=doc["name"],
         country=doc["country"],
+        # Profiles written before sources were compared have neither.
+        workforce=doc.get("workforce"),
+        source_contradictions=tuple(
+            SourceContradiction(**{k: v for k, v in c.items() if k != "explanation"})
+            for c in doc.get("source_contradictions", ())
+        ),
     )
 
 
@@ -176,6 +192,7 @@ def _revision(e: OutboxEntry, dumped: dict[str, Any] | None) -> dict[str, Any]:
         "at": e.at,
         "source_event_id": e.source_event_id,
         "correlation_id": e.correlation_id,
+        "trace": dict(e.trace),
         "alert": e.alert.model_dump(mode="json") if dumped is None else dumped,
     }
 
@@ -199,4 +216,5 @@ def _entry(tenant_id: str, revision: dict[str, Any]) -> OutboxEntry:
         correlation_id=revision["correlation_id"],
         # A client without tz_aware reads UTC times back naive.
         at=at.replace(tzinfo=UTC) if at.tzinfo is None else at,
+        trace=tracing.carrier(revision.get("trace")),
     )

@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas.envelope import Envelope
 from laboursight_schemas.findings import FindingsComputed
@@ -49,6 +50,7 @@ class RecordFindings:
                         source_event_id=r.cause.event_id,
                         correlation_id=r.cause.correlation_id,
                         at=now,
+                        trace=tracing.for_event(r.cause.event_id),
                     )
                     for r in folded.alerts
                 ],

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from faststream.asgi import AsgiFastStream
 
-from laboursight_runtime import logs, retention
+from laboursight_runtime import logs, retention, tracing
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.mongo import make_client
 from laboursight_runtime.pipeline import FetchBytes, subscribe_batch
@@ -88,4 +88,5 @@ def main(argv: Sequence[str] | None = None) -> None:
         retention.run_purge("laboursight-risk", settings, purge_targets, arguments.dry_run)
         return
     logs.configure("risk", settings.log_level)
+    tracing.configure("risk", settings)
     serve(bootstrap(settings), settings)

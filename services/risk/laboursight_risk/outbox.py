@@ -13,13 +13,17 @@ first, in order, in one batch under the alert's key (one partition). Two publish
 one alert (two handlers, or a handler and the relay) may repeat a revision after a later one,
 but a revision's first copy always comes after the first copies of those before it, and a
 repeated copy has the event id a consumer already saw.
+
+An entry also keeps the trace context of the findings (or case event) that made it (``trace``),
+so its event continues that trace whoever publishes it, and however late.
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import (
@@ -41,6 +45,7 @@ class OutboxEntry:
     source_event_id: str
     correlation_id: str
     at: datetime
+    trace: tracing.Carrier = field(default_factory=tracing.Carrier)
 
     @property
     def revision(self) -> int:
@@ -62,6 +67,7 @@ class OutboxEntry:
             "time": self.at,
             "tenant_id": self.tenant_id,
             "correlation_id": self.correlation_id,
+            **self.trace,
         }
         if isinstance(self.alert, AlertUpdated):
             return Envelope[AlertUpdated](**fields, data=self.alert)

@@ -9,6 +9,7 @@ alerts on is alert_policy.py's.
 
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Literal
 
 from laboursight_schemas.disclosure import EntityKind
 from laboursight_schemas.findings import (
@@ -19,7 +20,9 @@ from laboursight_schemas.findings import (
     RiskLevel,
 )
 
-from .reasons import Reason, reasons_of
+from .reasons import Reason, reasons_of, watchlist_of
+
+ContradictionKind = Literal["unlisted", "workers", "workforce"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,11 @@ class Own:
     reference_data_edition: str
     forced_labour_likely: bool
     reasons: tuple[Reason, ...]
+    # Possible watchlist matches (context, never counted): the review's reasons, the lists
+    # matched and what they say; empty before findings data 1.4 and without a match.
+    watchlist: tuple[Reason, ...] = ()
+    watchlist_lists: tuple[str, ...] = ()
+    watchlist_explanation: str = ""
 
     @property
     def counted_indicators(self) -> tuple[Indicator, ...]:
@@ -62,6 +70,32 @@ class Link:
 
 
 @dataclass(frozen=True)
+class SourceContradiction:
+    """What each side of one link says, where they disagree (sources.py). A side's disclosure
+    and field are None when it says nothing of the link (``unlisted``)."""
+
+    kind: ContradictionKind
+    recruiter_id: str
+    supplier_id: str
+    recruiter_says: str
+    recruiter_disclosure_id: str | None
+    recruiter_field: str | None
+    supplier_says: str
+    supplier_disclosure_id: str | None
+    supplier_field: str | None
+
+    @property
+    def explanation(self) -> str:
+        return (
+            f"Recruiter {self.recruiter_id} and supplier {self.supplier_id} disagree: the "
+            f"recruiter says {self.recruiter_says}"
+            f"{_where(self.recruiter_disclosure_id, self.recruiter_field)}; the supplier says "
+            f"{self.supplier_says}{_where(self.supplier_disclosure_id, self.supplier_field)}. "
+            "Neither account is taken over the other: ask both for their records."
+        )
+
+
+@dataclass(frozen=True)
 class Inheritance:
     """The part of a recruiter's own risk that a supplier it staffs carries."""
 
@@ -78,7 +112,9 @@ class Inheritance:
 @dataclass(frozen=True)
 class Profile:
     """An entity's risk. ``own`` is None for an entity known only as the far end of a link;
-    ``links`` holds every chain link that names the entity, whoever declared it."""
+    ``links`` holds every chain link that names the entity, whoever declared it; ``workforce``
+    a supplier's total workers as its own latest disclosure gives them; ``source_contradictions``
+    where it and the far end of a link disagree (sources.py)."""
 
     tenant_id: str
     entity_kind: EntityKind
@@ -89,6 +125,8 @@ class Profile:
     version: int
     name: str | None = None
     country: str | None = None
+    workforce: int | None = None
+    source_contradictions: tuple[SourceContradiction, ...] = ()
 
     @property
     def risk_level(self) -> RiskLevel | None:
@@ -107,6 +145,10 @@ class Profile:
 
     def _parts(self) -> list[Own | Inheritance]:
         return ([] if self.own is None else [self.own]) + list(self.inherited)
+
+
+def _where(disclosure_id: str | None, field: str | None) -> str:
+    return "" if disclosure_id is None else f" (disclosure {disclosure_id}, {field})"
 
 
 def rank(level: RiskLevel | None) -> int:
@@ -131,11 +173,13 @@ def disclosed(current: Profile, computed: FindingsComputed) -> Profile:
         own=own_judgement(computed),
         name=computed.entity_name or current.name,
         country=computed.entity_country or current.country,
+        workforce=computed.entity_workforce,
     )
 
 
 def own_judgement(computed: FindingsComputed) -> Own:
     judgement = computed.judgement
+    watchlist, lists, said = watchlist_of(computed)
     return Own(
         risk_level=judgement.risk_level,
         score=judgement.score,
@@ -148,4 +192,7 @@ def own_judgement(computed: FindingsComputed) -> Own:
         reference_data_edition=computed.reference_data_edition,
         forced_labour_likely=judgement.forced_labour_likely,
         reasons=reasons_of(computed),
+        watchlist=watchlist,
+        watchlist_lists=lists,
+        watchlist_explanation=said,
     )

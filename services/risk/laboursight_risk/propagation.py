@@ -1,5 +1,6 @@
 """What one findings event changes: the entity's profile, the far ends of its chain links,
-and the suppliers whose inheritance follows; each change before and after, for the alert policy.
+the suppliers whose inheritance follows and the contradictions between the two ends of a link
+(sources.py); each change before and after, for the alert policy.
 
 A batch is settled event by event inside one transaction (fold.py), which only loads and saves.
 A link is kept at both of its ends, and an event writes every profile whose share of the chain
@@ -15,6 +16,7 @@ from laboursight_schemas.findings import FindingsComputed
 
 from .chain import declared_links, end_id, far_end, inheritance, replace_declared
 from .profile import Profile, disclosed, moves, unknown
+from .sources import rejudged
 
 Load = Callable[[EntityKind, Collection[str]], Awaitable[dict[str, Profile]]]
 
@@ -63,6 +65,7 @@ async def settle(load: Load, *, tenant_id: str, computed: FindingsComputed) -> O
     recruiters |= await profiles("recruiter", missing)
     for key in suppliers:
         after[key] = replace(after[key], inherited=inheritance(after[key], recruiters))
+    after = rejudged(after)
 
     return Outcome(
         tuple(

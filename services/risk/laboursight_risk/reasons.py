@@ -91,15 +91,59 @@ def reasons_of(computed: FindingsComputed) -> tuple[Reason, ...]:
     return tuple(found)
 
 
+def watchlist_of(computed: FindingsComputed) -> tuple[tuple[Reason, ...], tuple[str, ...], str]:
+    """What a watchlist review stands on in ``computed``: one reason per possible match (its
+    rule names the list and the entry, its fields the disclosure fields that matched), the
+    lists matched (title and edition) and a description of the matches; empty without one."""
+    reasons: list[Reason] = []
+    lists: list[str] = []
+    said: list[str] = []
+    for finding in computed.context or ():
+        match = finding.watchlist
+        if match is None:
+            continue
+        fields = tuple(dict.fromkeys(m.field for m in match.matched))
+        reasons.append(
+            Reason(
+                finding.indicator,
+                finding.strength,
+                finding.evidence[0].rule_id,
+                fields,
+                computed.disclosure_id,
+            )
+        )
+        listed = f"{match.list_title}, edition {match.edition}"
+        lists.append(listed)
+        said.append(
+            f"entry {match.reference} of {listed} ({match.entry_name!r}, listed on "
+            f"{match.listed_on.isoformat()}) scores {match.score:g} on {', '.join(fields)}"
+        )
+    if not reasons:
+        return (), (), ""
+    return (
+        tuple(reasons),
+        tuple(dict.fromkeys(lists)),
+        "Possible watchlist match for review: " + "; ".join(said) + ". A possible match is "
+        "context: it is not a finding and changes neither the risk level nor the score.",
+    )
+
+
 def carried(reasons: tuple[Reason, ...], recruiter_id: str) -> tuple[Reason, ...]:
     """A recruiter's reasons as a supplier it staffs carries them."""
     return tuple(replace(r, recruiter_id=recruiter_id) for r in reasons)
 
 
 def clears_with(indicator: Indicator) -> str:
+    if indicator == "watchlist_match":
+        return _NOT_THE_LISTED_ENTITY
     return CLEARS_WITH.get(indicator, _GENERIC)
 
 
+# A watchlist review is context, not an indicator: what clears it is an analyst's conclusion.
+_NOT_THE_LISTED_ENTITY = (
+    "An analyst's review establishing that the entity is not the listed one (another "
+    "registration, address or ownership), or a later disclosure whose names no longer match."
+)
 _GENERIC = (
     "A later disclosure in which the fields named here no longer show this indicator, with "
     "evidence of the change."
@@ -167,5 +211,18 @@ CLEARS_WITH: dict[Indicator, str] = {
     "no_effective_grievance_mechanism": (
         "A later disclosure showing an anonymous grievance mechanism that workers can use "
         "without retaliation, with a record of grievances raised and resolved."
+    ),
+    "child_labour": (
+        "A later disclosure showing every worker at or above the minimum working age (15, ILO "
+        "C138), with the age records that support it and the children removed into schooling "
+        "or remediation."
+    ),
+    "hazardous_work_by_children": (
+        "A later disclosure showing no worker under 18 in hazardous or night work (ILO C182, "
+        "R190), with the age records and the task assignments that support it."
+    ),
+    "bribery_in_recruitment": (
+        "A later disclosure showing no bribe or facilitation payment in recruitment by the "
+        "employer, the recruiter or anyone on their behalf, with the recruitment cost records."
     ),
 }

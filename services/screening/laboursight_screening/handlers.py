@@ -8,6 +8,7 @@ same event, which downstream consumers recognise.
 from collections.abc import Sequence
 from typing import Any
 
+from laboursight_runtime import tracing
 from laboursight_runtime.kafka import BatchPublisher
 from laboursight_schemas import topics
 from laboursight_schemas.disclosure import SupplierDisclosure
@@ -25,6 +26,7 @@ from laboursight_schemas.reference import ReferenceData
 
 from .chain import chain_links
 from .engine import CompiledRuleSet, screen
+from .watchlists.edition import Watchlist
 
 SOURCE = "/laboursight/screening"
 
@@ -32,10 +34,16 @@ DisclosureEvent = Envelope[SupplierDisclosureSubmitted] | Envelope[RecruiterDisc
 
 
 def findings_event(
-    event: DisclosureEvent, rules: CompiledRuleSet, reference: ReferenceData
+    event: DisclosureEvent,
+    rules: CompiledRuleSet,
+    reference: ReferenceData,
+    watchlists: Sequence[Watchlist] = (),
 ) -> Envelope[FindingsComputed]:
+    """The findings of ``event``'s disclosure; a rule set that screens watchlists screens it
+    against ``watchlists`` (the event id does not depend on them: one screening per
+    disclosure, rule set and reference edition)."""
     disclosure = event.data.disclosure
-    result = screen(disclosure, rules, reference)
+    result = screen(disclosure, rules, reference, watchlists)
     party = (
         disclosure.supplier if isinstance(disclosure, SupplierDisclosure) else disclosure.recruiter
     )
@@ -47,6 +55,7 @@ def findings_event(
         time=now(),
         tenant_id=event.tenant_id,
         correlation_id=event.correlation_id,
+        **tracing.for_event(event.id),
         data=FindingsComputed(
             disclosure_id=event.data.disclosure_id,
             disclosure_event_id=event.id,
@@ -61,6 +70,9 @@ def findings_event(
             chain=chain_links(disclosure),
             entity_name=party.name,
             entity_country=party.country,
+            entity_workforce=disclosure.workforce.total_workers
+            if isinstance(disclosure, SupplierDisclosure)
+            else None,
             context=None
             if result.context is None
             else [Finding.model_validate(f, from_attributes=True) for f in result.context],
@@ -76,6 +88,7 @@ def findings_event(
                 )
                 for c in result.contradictions
             ],
+            watchlists=None if result.watchlists is None else list(result.watchlists),
         ),
     )
 
@@ -88,14 +101,22 @@ class Screener:
     with the same event ids."""
 
     def __init__(
-        self, publisher: BatchPublisher, rules: CompiledRuleSet, reference: ReferenceData
+        self,
+        publisher: BatchPublisher,
+        rules: CompiledRuleSet,
+        reference: ReferenceData,
+        watchlists: Sequence[Watchlist] = (),
     ) -> None:
         self._publisher = publisher
         self._rules = rules
         self._reference = reference
+        self._watchlists = tuple(watchlists)
 
     async def __call__(self, events: Sequence[Envelope[Any]]) -> None:
-        outgoing = [findings_event(event, self._rules, self._reference) for event in events]
+        outgoing = [
+            findings_event(event, self._rules, self._reference, self._watchlists)
+            for event in events
+        ]
         await self._publisher.publish_all(
             [(topics.FINDINGS, out.data.entity_id, out) for out in outgoing]
         )

@@ -24,7 +24,7 @@ from laboursight_schemas.findings import (
 from laboursight_schemas.reference import load_reference
 
 from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue, CompiledRuleSet, screen
-from .engine.judgement import THRESHOLD_MET
+from .engine.judgement import CHILD_LABOUR, THRESHOLD_MET
 from .engine.measures import MEASURES, Measure
 from .engine.ruleset import (
     All,
@@ -36,6 +36,7 @@ from .engine.ruleset import (
     Rule,
     RuleSet,
     Unless,
+    WatchlistScreening,
 )
 
 WORDS = {
@@ -145,7 +146,7 @@ def _judgement(rule_set: RuleSet) -> list[str]:
         "ones with rules below for it) that could be assessed. An indicator is assessed when at "
         "least one of its rules could be decided either way.",
         "- **Context** (`"
-        + "`, `".join(sorted(CONTEXT_INDICATORS))
+        + "`, `".join(_context_indicators(rule_set))
         + "`) is reported with the findings and in the explanation, and never counted.",
         "",
     ]
@@ -198,6 +199,7 @@ def _judgement_per_dimension(rule_set: RuleSet) -> list[str]:
         "is critical; *high* when the threshold is met, or any strong finding is of high "
         "severity or worse, or any finding is critical; *medium* when there is any finding but "
         "a weak one of low severity; *low* otherwise.",
+        *_child_labour(rule_set),
         _scoring(rule_set),
         "- **Confidence**: the share of the indicators a disclosure of that kind can show (the "
         "ones with rules below for it) that could be assessed, less "
@@ -208,7 +210,7 @@ def _judgement_per_dimension(rule_set: RuleSet) -> list[str]:
         "in the judgement. They are never resolved to the reassuring reading: the rules read "
         "the worse one.",
         "- **Context** (`"
-        + "`, `".join(sorted(CONTEXT_INDICATORS))
+        + "`, `".join(_context_indicators(rule_set))
         + "`) is "
         + (
             "reported beside the findings (`context`), never among them, and in the "
@@ -217,6 +219,25 @@ def _judgement_per_dimension(rule_set: RuleSet) -> list[str]:
             else "reported with the findings and in the explanation, and never counted."
         ),
         "",
+    ]
+
+
+def _child_labour(rule_set: RuleSet) -> list[str]:
+    """How child-labour findings weigh, for a rule set that makes them."""
+    if not CHILD_LABOUR & {rule.indicator for rule in rule_set.rules}:
+        return []
+    return [
+        "- **Child labour** (`child_labour`, `hazardous_work_by_children`) is judged by ILO "
+        "C138 and C182 on their own: it counts towards no ILO/EC dimension and never towards "
+        "the forced-labour threshold, and the explanation names it apart. Both are strong "
+        "findings: a worker below the minimum age of 15 is of high severity (critical below "
+        "13), and hazardous work by anyone under 18, a worst form of child labour, is critical "
+        "(high when night work is the only hazard named). Either raises the entity to high risk "
+        "at least, and with it the risk-level and strong-indicator alerts, even when no "
+        "dimension is positive; with the threshold met, a critical one makes the level "
+        "critical. Workers aged 15 to 17 in work that is neither hazardous nor at night produce "
+        "no finding, and a head count of under-18s without their ages leaves child labour "
+        "unassessed, never found.",
     ]
 
 
@@ -288,6 +309,41 @@ def _thresholds(rule_set: RuleSet) -> list[str]:
             for r in rule_set.rules
             for t in r.thresholds
         ),
+        "",
+    ]
+
+
+def _context_indicators(rule_set: RuleSet) -> list[str]:
+    """The context a rule set can report: a watchlist match only where it screens them."""
+    return sorted(
+        i for i in CONTEXT_INDICATORS if i != "watchlist_match" or rule_set.watchlists is not None
+    )
+
+
+def _watchlists(screening: WatchlistScreening) -> list[str]:
+    return [
+        "## Watchlists",
+        "",
+        "The supplier or recruiter of every disclosure is screened against the watchlists the "
+        "operator loads (`SCREENING_WATCHLISTS_DIR`; lists shaped like the US DHS UFLPA Entity "
+        "List and CBP Withhold Release Orders: name, aliases, address, country, reference, "
+        "listed-on date, each list in versioned editions). The list shipped with laboursight "
+        "is fictional, for tests and the demo. Every name and alias the disclosure gives "
+        "(`name`, `aliases`) is compared with every name and alias of every entry; an entry "
+        "that lists another country than the entity's is never a match, and an address "
+        f"scoring {screening.address_threshold:g} or more supports a name match, never makes "
+        f"one. A name scoring **{screening.threshold:g}** or more (rapidfuzz "
+        "`token_sort_ratio`, 0-100, after normalisation) is a possible match.",
+        "",
+        f"{screening.rationale}",
+        "",
+        "A possible match is **context, never a finding**: a `watchlist_match` beside the "
+        "findings (`context`) naming the list, its edition, the entry's reference and listed-on "
+        "date, the score and which disclosure field matched which field of the entry; the event "
+        "lists every edition screened (`watchlists`), matched or not. It is not judged, so it "
+        "changes no dimension, level, score or confidence, and it raises a `watchlist_review` "
+        "alert (“possible match on <list> — review”) for an analyst to confirm or dismiss. "
+        "Rule set 2026.11.0 screens no watchlist.",
         "",
     ]
 
@@ -403,6 +459,7 @@ def document(version: str, catalogue: Catalogue = SHIPPED) -> str:
             else []
         ),
         *(_contradictions(rule_set) if rule_set.contradictions else []),
+        *(_watchlists(rule_set.watchlists) if rule_set.watchlists else []),
         "## Measures",
         "",
         "Quantities derived from several fields. A measure is unknown unless all its inputs are. "

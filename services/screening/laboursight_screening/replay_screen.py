@@ -34,6 +34,7 @@ from laboursight_schemas.upcasting import read_event
 from .engine import CompiledRuleSet
 from .handlers import DisclosureEvent, findings_event
 from .main import ScreeningSettings
+from .watchlists.loading import load_watchlists
 
 DISCLOSURE_EVENTS = (SupplierDisclosureEvent, RecruiterDisclosureEvent)
 MODELS: dict[str, type[DisclosureEvent]] = {
@@ -110,6 +111,9 @@ class ChunkScreener:
         self._rules = rules
         self._reference = reference
         self._window = window
+        # The service's own watchlists (SCREENING_WATCHLISTS_DIR, else the shipped one), so
+        # a replay screens against what the live service does.
+        self._watchlists = load_watchlists(ScreeningSettings().watchlists_dir)
 
     def __call__(self, chunk: Chunk) -> list[Outcome]:
         return [self._one(topic, raw) for topic, raw in chunk]
@@ -124,7 +128,7 @@ class ChunkScreener:
             return Outcome(skipped, b"", event.id)
         disclosure_id = event.data.disclosure_id
         try:
-            out = findings_event(event, self._rules, self._reference)
+            out = findings_event(event, self._rules, self._reference, self._watchlists)
         except Exception as error:
             # The service's pipeline would dead-letter it; the replay says so and goes on.
             return Outcome("failed", _reason(error), event.id, disclosure_id, event.time)

@@ -29,6 +29,7 @@ from .ruleset import (
     Rule,
     RuleSet,
     Scoring,
+    WatchlistScreening,
 )
 from .scope import Scope, list_item_model
 from .template import Template
@@ -186,6 +187,8 @@ class CompiledRuleSet:
     context: ContextPlacement
     # None when the rule set has no contradiction rules at all (2026.11.0).
     contradictions: dict[EntityKind, list[CompiledContradiction]] | None
+    # None when the rule set screens no watchlist (2026.11.0).
+    watchlists: WatchlistScreening | None = None
 
 
 def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
@@ -233,4 +236,5 @@ def compile_rule_set(rule_set: RuleSet) -> CompiledRuleSet:
         judging=judging,
         context=rule_set.context,
         contradictions=contradictions if rule_set.contradictions else None,
+        watchlists=rule_set.watchlists,
     )

@@ -1,13 +1,17 @@
 """The entry point of the engine: screen one disclosure under one rule set and reference data."""
 
+from collections.abc import Sequence
+
 from laboursight_schemas.disclosure import RecruiterDisclosure, SupplierDisclosure
 from laboursight_schemas.findings import CONTEXT_INDICATORS, Indicator, Strength
 from laboursight_schemas.reference import ReferenceData
+from laboursight_screening.watchlists.edition import Watchlist
 
 from .compiled import SEVERITY_ORDER, CompiledRuleSet, Hit
 from .judgement import judge, judge_per_dimension
 from .outcome import Contradiction, Finding, Screening
 from .scope import Scope
+from .watchlist import watchlist_context
 
 STRENGTH_ORDER: dict[Strength, int] = {"weak": 0, "medium": 1, "strong": 2}
 
@@ -16,9 +20,12 @@ def screen(
     disclosure: SupplierDisclosure | RecruiterDisclosure,
     rules: CompiledRuleSet,
     reference: ReferenceData,
+    watchlists: Sequence[Watchlist] = (),
 ) -> Screening:
     """Findings in rule-set order, one per indicator, with every rule that fired as evidence;
-    the contradictions between fields, and context apart, when the rule set asks for them."""
+    the contradictions between fields, and context apart, when the rule set asks for them.
+    A rule set that screens watchlists adds a context finding per possible match on
+    ``watchlists`` after the judgement, which it therefore never changes."""
     scope = Scope(disclosure, reference)
     compiled = rules.rules[disclosure.kind]
     results = rules.truths[disclosure.kind].evaluate(disclosure, scope)
@@ -70,4 +77,15 @@ def screen(
         contradictions or (),
         context or (),
     )
-    return Screening(findings, judgement, context, contradictions)
+    if rules.watchlists is None:
+        return Screening(findings, judgement, context, contradictions)
+    matches = watchlist_context(
+        disclosure, watchlists, rules.watchlists, rules.version, reference.edition
+    )
+    return Screening(
+        findings,
+        judgement,
+        (*(context or ()), *matches),
+        contradictions,
+        tuple(w.label for w in watchlists),
+    )

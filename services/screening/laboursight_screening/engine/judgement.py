@@ -145,6 +145,12 @@ def _unassessed(not_assessed: tuple[Indicator, ...], assessable: int) -> str:
 THRESHOLD_MET = "Meets the ILO/EC indicator threshold for forced labour — verification needed"
 THRESHOLD_NOT_MET = "Does not meet the ILO/EC indicator threshold for forced labour"
 ELEMENTS: tuple[SurveyElement, ...] = ("involuntariness", "menace_of_penalty")
+# Judged by ILO C138 and C182, not by the forced-labour threshold: a worst form of child labour
+# weighs on the risk level (and so raises alerts) whatever the dimensions show.
+CHILD_LABOUR: frozenset[Indicator] = frozenset({"child_labour", "hazardous_work_by_children"})
+CHILD_LABOUR_JUDGED = (
+    "Child labour (ILO C138, C182), judged on its own and not by the forced-labour threshold"
+)
 RECRUITMENT_STAGE = (
     "deceptive_recruitment",
     "coercive_recruitment",
@@ -186,13 +192,19 @@ def judge_per_dimension(
     not_assessed = [i for i in assessable if i not in assessed]
     share = 1 - len(not_assessed) / len(assessable) if assessable else 0.0
     confidence = max(0.0, share - judging.contradiction_penalty * len(contradictions))
-    recruitment = [f.indicator for f in counted if f.indicator not in ILO_INDICATORS]
+    children = [f.indicator for f in counted if f.indicator in CHILD_LABOUR]
+    recruitment = [
+        f.indicator
+        for f in counted
+        if f.indicator not in ILO_INDICATORS and f.indicator not in CHILD_LABOUR
+    ]
     explanation = (
         f"{THRESHOLD_MET if met else THRESHOLD_NOT_MET}: "
         + "; ".join(_element(e, shown.get(e)) for e in ELEMENTS)
         + ". "
         + _dimensions(graded, positive, judging)
         + (f"; recruitment findings: {', '.join(recruitment)}" if recruitment else "")
+        + (f". {CHILD_LABOUR_JUDGED}: {', '.join(children)}" if children else "")
         + _unassessed(tuple(not_assessed), len(assessable))
         + _contradictions(contradictions)
         + "".join(

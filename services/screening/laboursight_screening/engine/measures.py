@@ -165,6 +165,90 @@ def _any_workers(field: str) -> Callable[[Disclosure, ReferenceData], Measured]:
     return compute
 
 
+def youngest_age(d: Disclosure, _: ReferenceData) -> Measured:
+    """The youngest age a supplier gives (of any worker, or of those in hazardous work): when
+    the two disagree, the younger is the worse reading, and an adult youngest age beside a head
+    count of under-18s is set aside. With no age given, a workforce of no worker under 18 has
+    its youngest at 18 or older, read as 18; otherwise unknown."""
+    if not isinstance(d, SupplierDisclosure):
+        return UNKNOWN
+    w = d.workforce
+    youngest_worker = w.youngest_worker_age
+    if youngest_worker is not None and youngest_worker >= 18 and w.workers_under_18:
+        # Contradicted by a head count of under-18s: never the reassuring reading.
+        youngest_worker = None
+    ages = {
+        path: age
+        for path, age in (
+            ("$.workforce.youngest_worker_age", youngest_worker),
+            ("$.workforce.youngest_in_hazardous_work_age", w.youngest_in_hazardous_work_age),
+        )
+        if age is not None
+    }
+    if not ages:
+        if w.workers_under_18 != 0:
+            return UNKNOWN
+        return Measured(
+            18,
+            lambda: Detail((("$.workforce.workers_under_18", 0),), "18 or older"),
+        )
+    youngest = min(ages.values())
+
+    def detail() -> Detail:
+        cites: list[Citation] = list(ages.items())
+        if w.workers_under_18 is not None:
+            cites.append(("$.workforce.workers_under_18", w.workers_under_18))
+        return Detail(tuple(cites), f"{youngest} years")
+
+    return Measured(youngest, detail)
+
+
+# What a finding of hazardous work by under-18s carries besides the answer: both ages, the hazard.
+HAZARD_CITES = ("youngest_worker_age", "hazard_description")
+
+
+def _young_workers(
+    field: str, age_field: str | None = None
+) -> Callable[[Disclosure, ReferenceData], Measured]:
+    """Whether any worker under 18 does the work ``field`` counts: yes, a head count above 0,
+    or an age given in ``age_field`` (which says someone under 18 does it). No when the answer
+    is no or 0, or when none is given and no worker is under 18. Cites the ages given (and, for
+    hazardous work, the hazard), so that a finding carries them."""
+
+    def compute(d: Disclosure, _: ReferenceData) -> Measured:
+        if not isinstance(d, SupplierDisclosure):
+            return UNKNOWN
+        w = d.workforce
+        answer = getattr(w, field)
+        age = None if age_field is None else getattr(w, age_field)
+        if answer is None and age is None:
+            if w.workers_under_18 != 0:
+                return UNKNOWN
+            return Measured(
+                False, lambda: Detail((("$.workforce.workers_under_18", 0),), "none under 18")
+            )
+        applies = age is not None or answer is True or (not isinstance(answer, bool) and answer > 0)
+
+        def detail() -> Detail:
+            cites: list[Citation] = []
+            if answer is not None:
+                cites.append((f"$.workforce.{field}", answer))
+            named = ("youngest_worker_age",) if age_field is None else (age_field, *HAZARD_CITES)
+            for name in named:
+                value = getattr(w, name)
+                if value is not None:
+                    cites.append((f"$.workforce.{name}", value))
+            if isinstance(answer, bool) or answer is None:
+                label = "yes" if applies else "no"
+            else:
+                label = f"{answer} workers"
+            return Detail(tuple(cites), label)
+
+        return Measured(applies, detail)
+
+    return compute
+
+
 def unnamed_subagents(d: Disclosure, _: ReferenceData) -> Measured:
     if not isinstance(d, RecruiterDisclosure):
         return UNKNOWN
@@ -237,6 +321,31 @@ MEASURES: dict[str, Measure] = {
             "Whether any worker lives in employer-provided housing: workforce.housed_by_employer "
             "answered yes, or a head count above 0.",
             _any_workers("housed_by_employer"),
+        ),
+        Measure(
+            "youngest_age",
+            "The lower of workforce.youngest_worker_age and "
+            "workforce.youngest_in_hazardous_work_age, whichever are given (the younger is the "
+            "worse reading when they disagree; an age of 18 or more beside workers_under_18 above 0 "
+            "is set aside); with neither given, 18 when "
+            "workforce.workers_under_18 is 0 (no worker is younger), otherwise unknown.",
+            youngest_age,
+        ),
+        Measure(
+            "under_18_in_hazardous_work",
+            "Whether any worker under 18 does hazardous work: "
+            "workforce.under_18_in_hazardous_work answered yes or a head count above 0, or an "
+            "age given in workforce.youngest_in_hazardous_work_age; no when answered no or 0, "
+            "or when neither is given and workforce.workers_under_18 is 0. Cites the ages and "
+            "the hazard (workforce.hazard_description) given.",
+            _young_workers("under_18_in_hazardous_work", "youngest_in_hazardous_work_age"),
+        ),
+        Measure(
+            "under_18_in_night_work",
+            "Whether any worker under 18 works at night: workforce.under_18_in_night_work "
+            "answered yes or a head count above 0; no when answered no or 0, or when not given "
+            "and workforce.workers_under_18 is 0. Cites the ages given.",
+            _young_workers("under_18_in_night_work"),
         ),
         Measure(
             "unnamed_subagents",

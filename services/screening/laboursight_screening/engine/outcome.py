@@ -7,9 +7,11 @@ immutable and the cheapest records Python builds.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import NamedTuple
 
 from laboursight_schemas.findings import Indicator, Judgement, Severity, Strength
+from laboursight_screening.watchlists.matching import FieldMatch
 
 Scalar = str | int | float | bool | None
 
@@ -21,6 +23,21 @@ class Evidence(NamedTuple):
     explanation: str
 
 
+class WatchlistHit(NamedTuple):
+    """A possible match on one watchlist entry (the contract's ``WatchlistMatch``)."""
+
+    list_id: str
+    list_title: str
+    edition: str
+    reference: str
+    entry_name: str
+    entry_country: str | None
+    listed_on: date
+    score: float
+    country_agrees: bool | None
+    matched: tuple[FieldMatch, ...]
+
+
 class Finding(NamedTuple):
     indicator: Indicator
     strength: Strength
@@ -28,6 +45,7 @@ class Finding(NamedTuple):
     evidence: tuple[Evidence, ...]
     rule_set_version: str
     reference_data_edition: str
+    watchlist: WatchlistHit | None = None
 
 
 class Contradiction(NamedTuple):
@@ -47,3 +65,6 @@ class Screening:
     judgement: Judgement
     context: tuple[Finding, ...] | None = None
     contradictions: tuple[Contradiction, ...] | None = None
+    # The watchlist editions screened against (``<list>@<edition>``); None when the rule set
+    # screens none.
+    watchlists: tuple[str, ...] | None = None

@@ -208,6 +208,22 @@ class ContradictionRule(Spec):
     assessed: str = Field(min_length=1)
 
 
+class WatchlistScreening(Spec):
+    """How the supplier or recruiter of a disclosure is screened against the watchlists an
+    operator loads. A match is context for an analyst's review, never a finding."""
+
+    threshold: float = Field(
+        ge=50,
+        le=100,
+        description="the rapidfuzz token_sort_ratio (0-100) at or above which a name or alias "
+        "of the entity possibly is a name or alias of an entry",
+    )
+    address_threshold: float = Field(
+        ge=50, le=100, description="the score at which an address supports a name match"
+    )
+    rationale: str = Field(min_length=1)
+
+
 class Scoring(Spec):
     """How findings become a score inside the band of their risk level."""
 
@@ -228,6 +244,7 @@ _ADDED_KEYS: dict[str, Any] = {
     "dimensions": {},
     "contradictions": [],
     "contradiction_penalty": 0.0,
+    "watchlists": None,
 }
 _ADDED_RULE_KEYS: dict[str, Any] = {
     "ilo_ec": [],
@@ -261,6 +278,10 @@ class RuleSet(Spec):
     contradiction_penalty: float = Field(
         default=0.0, ge=0, le=1, description="confidence lost per contradiction found"
     )
+    watchlists: WatchlistScreening | None = Field(
+        default=None,
+        description="screen the entity against the operator's watchlists; none when absent",
+    )
     indicators: dict[Indicator, str] = Field(description="what each indicator means, in words")
     example: dict[str, Any] = Field(description="a disclosure the rule set's document screens")
     scoring: Scoring
@@ -277,6 +298,8 @@ class RuleSet(Spec):
             self._check_dimensions()
         elif self.context != "findings" or self.contradictions:
             raise ValueError("separate context and contradictions need judgement: per_dimension")
+        if self.watchlists is not None and self.context != "separate":
+            raise ValueError("watchlist screening needs context: separate (a match is context)")
         return self
 
     def _check_dimensions(self) -> None:

@@ -1,0 +1,89 @@
+"""The case workflow through the dashboard's forms: an alert triaged into a case, taken to closed
+with evidence; a refused step is a page saying why; another tenant's case and alert are unknown."""
+
+import re
+
+import httpx
+import pytest
+
+from tests.dashboard.conftest import SUPPLIER_ID, THEIR_SUPPLIER_ID, Db, key_of, post_form, sign_in
+
+pytestmark = pytest.mark.integration
+
+EVIDENCE = {
+    "evidence_uri": "https://dms.example/cases/fees-repaid.pdf",
+    "evidence_sha256": "0f" * 32,
+    "evidence_description": "bank transfers repaying every worker's fee",
+}
+
+
+def alert_ids(page: httpx.Response) -> list[str]:
+    return re.findall(r'action="/dashboard/alerts/([^/"]+)/triage"', page.text)
+
+
+async def test_an_alert_is_triaged_and_its_case_closed_with_evidence(
+    browser: httpx.AsyncClient, db: Db
+) -> None:
+    await sign_in(browser, await key_of(db, "analyst"))
+    inbox = await browser.get("/dashboard/inbox")
+    assert SUPPLIER_ID in inbox.text
+    alert_id = alert_ids(inbox)[0]
+    triaged = await post_form(
+        browser, "/dashboard/inbox", f"/dashboard/alerts/{alert_id}/triage", owner="ana"
+    )
+    assert triaged.status_code == 303
+    case_page = triaged.headers["location"]
+    assert case_page.startswith("/dashboard/cases/")
+    changes = f"{case_page}/changes"
+
+    early = await post_form(browser, case_page, changes, action="closed", note="done", **EVIDENCE)
+    assert early.status_code == 409
+    assert "Not allowed now" in early.text
+
+    for step in ("acknowledged", "to_remediation", "to_verifying"):
+        answer = await post_form(browser, case_page, changes, action=step, note=f"{step} note")
+        assert answer.status_code == 303, (step, answer.text)
+    closed = await post_form(
+        browser, case_page, changes, action="closed", note="fees repaid", **EVIDENCE
+    )
+    assert closed.status_code == 303, closed.text
+    page = await browser.get(case_page)
+    assert '<dd id="case-status">closed</dd>' in page.text
+    assert EVIDENCE["evidence_uri"] in page.text
+    board = await browser.get("/dashboard/cases")
+    assert case_page in board.text
+
+
+async def test_a_dismissal_needs_a_reason(browser: httpx.AsyncClient, db: Db) -> None:
+    await sign_in(browser, await key_of(db, "analyst"))
+    alert_id = alert_ids(await browser.get("/dashboard/inbox"))[0]
+    action = f"/dashboard/alerts/{alert_id}/dismiss"
+    blank = await post_form(browser, "/dashboard/inbox", action, reason=" ")
+    assert blank.status_code == 422
+    done = await post_form(browser, "/dashboard/inbox", action, reason="a duplicate record")
+    assert done.status_code == 303
+    again = await post_form(browser, "/dashboard/inbox", action, reason="again")
+    assert again.status_code == 409
+    assert "Already decided" in again.text
+
+
+async def test_another_tenants_alert_and_case_are_not_found_pages(
+    browser: httpx.AsyncClient, db: Db
+) -> None:
+    await sign_in(browser, await key_of(db, "analyst", "tenant-b"))
+    theirs = alert_ids(await browser.get("/dashboard/inbox"))[0]
+    triaged = await post_form(browser, "/dashboard/inbox", f"/dashboard/alerts/{theirs}/triage")
+    their_case = triaged.headers["location"]
+    assert THEIR_SUPPLIER_ID in (await browser.get(their_case)).text
+
+    mine = httpx.AsyncClient(transport=browser._transport, base_url="http://testserver")
+    async with mine:
+        await sign_in(mine, await key_of(db, "analyst"))
+        assert (await mine.get(their_case)).status_code == 404
+        action = f"/dashboard/alerts/{theirs}/dismiss"
+        answer = await post_form(mine, "/dashboard/inbox", action, reason="not mine")
+        assert answer.status_code == 404
+        change = await post_form(
+            mine, "/dashboard/inbox", f"{their_case}/changes", action="acknowledged"
+        )
+        assert change.status_code == 404
