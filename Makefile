@@ -15,7 +15,7 @@ help:
 	@echo "make test   - lint, type-check and run every test against real Kafka and MongoDB"
 	@echo "make schemas - refresh the committed JSON Schema snapshot and AsyncAPI document after a contract change"
 	@echo "make method - refresh the committed rule-set documents (services/screening/method/)"
-	@echo "make bench  - the engine alone, then the whole system on fresh local servers next to their raw limits (~5 min)"
+	@echo "make bench  - the engine alone, then the whole system on fresh local servers next to their raw limits, then the dashboard pages with 10,000 entities (~6 min)"
 	@echo "make chaos  - SIGKILL every service, the broker and mongod under load; count what was lost or duplicated"
 
 $(UV):
@@ -97,12 +97,14 @@ method: venv
 	  $(VENV)/bin/laboursight-rules document $$v -o services/screening/method/$$v.md; done
 
 # The engine alone (issue 3's targets), then the whole system on fresh local servers next to
-# their raw limits (issue 8's targets; JSON in tests/bench/results/). Asserts nothing.
+# their raw limits (issue 8's targets; JSON in tests/bench/results/), then each dashboard page's
+# server time with 10,000 entities (issue 13's). Asserts nothing.
 bench: venv
 	$(PY) -m tests.bench.engine
 	$(PY) -m tests.bench.replay
 	$(PY) -m tests.bench.ledger --repeats 1
 	$(PY) -m tests.bench.system
+	$(PY) -m tests.bench.dashboard
 
 # The fault suite (tests/chaos): SIGKILLs each service, the broker and mongod under a steady
 # load on fresh loopback servers, checks nothing accepted was lost or duplicated, prints one
