@@ -130,7 +130,15 @@ async def served(browser_settings: ApiSettings) -> AsyncIterator[Served]:
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            # Leaves the process's loggers as they are: later tests read uvicorn's lines.
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+    )
     serving = asyncio.create_task(server.serve(sockets=[listener]))
     try:
         while not server.started:
