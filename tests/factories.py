@@ -2,15 +2,19 @@
 
 import copy
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 from laboursight_schemas.envelope import (
     DATA_VERSIONS,
+    RECRUITER_DISCLOSURE_SUBMITTED,
     SUPPLIER_DISCLOSURE_SUBMITTED,
     Envelope,
+    RecruiterDisclosureSubmitted,
     SupplierDisclosureSubmitted,
     now,
 )
+
+T = TypeVar("T", SupplierDisclosureSubmitted, RecruiterDisclosureSubmitted)
 
 CLEAN_SUPPLIER: dict[str, Any] = {
     "kind": "supplier",
@@ -75,16 +79,36 @@ def supplier(base: dict[str, Any] = CLEAN_SUPPLIER, **sections: Any) -> dict[str
 def supplier_event(
     disclosure: dict[str, Any], tenant_id: str = "tenant-a", event_id: str | None = None
 ) -> Envelope[SupplierDisclosureSubmitted]:
+    return _submitted(
+        SupplierDisclosureSubmitted, SUPPLIER_DISCLOSURE_SUBMITTED, disclosure, tenant_id, event_id
+    )
+
+
+def recruiter_event(
+    disclosure: dict[str, Any], tenant_id: str = "tenant-a", event_id: str | None = None
+) -> Envelope[RecruiterDisclosureSubmitted]:
+    return _submitted(
+        RecruiterDisclosureSubmitted,
+        RECRUITER_DISCLOSURE_SUBMITTED,
+        disclosure,
+        tenant_id,
+        event_id,
+    )
+
+
+def _submitted(
+    data: type[T], type_: str, disclosure: dict[str, Any], tenant_id: str, event_id: str | None
+) -> Envelope[T]:
     disclosure_id = str(uuid.uuid4())
-    return Envelope[SupplierDisclosureSubmitted](
+    return Envelope[data](  # type: ignore[valid-type]
         id=event_id or str(uuid.uuid4()),
-        type=SUPPLIER_DISCLOSURE_SUBMITTED,
-        data_version=DATA_VERSIONS[SUPPLIER_DISCLOSURE_SUBMITTED],
+        type=type_,
+        data_version=DATA_VERSIONS[type_],
         source="/tests",
         time=now(),
         tenant_id=tenant_id,
         correlation_id=disclosure_id,
-        data=SupplierDisclosureSubmitted.model_validate(
+        data=data.model_validate(
             {"disclosure_id": disclosure_id, "submitted_by": "key-1", "disclosure": disclosure}
         ),
     )

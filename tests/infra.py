@@ -2,6 +2,11 @@
 
 In order of preference: servers named by KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI; Apache Kafka
 and MongoDB in containers when a Docker engine answers; the embedded tansu and mongod.
+
+The containers' images: LABOURSIGHT_TEST_MONGO_IMAGE (default mongo:7) and, in place of Apache
+Kafka, tansu when LABOURSIGHT_TEST_TANSU_IMAGE names its image (`make test-containers` passes
+the stand-ins of `make images`). LABOURSIGHT_TEST_ROUTE=testcontainers allows that route only:
+its failure fails the run instead of falling back to the embedded servers.
 """
 
 import asyncio
@@ -15,6 +20,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from laboursight_runtime.local import LocalServers, LocalServersError
+from laboursight_runtime.local.servers import free_ports
 from laboursight_runtime.settings import Settings
 from laboursight_runtime.topics import create_topics
 
@@ -25,6 +31,14 @@ TUNING_VARIABLES = (
     "KAFKA_FETCH_MAX_WAIT_MS",
 )
 _READY_TIMEOUT = 30.0
+ROUTE_VARIABLE = "LABOURSIGHT_TEST_ROUTE"
+TANSU_IMAGE_VARIABLE = "LABOURSIGHT_TEST_TANSU_IMAGE"
+MONGO_IMAGE_VARIABLE = "LABOURSIGHT_TEST_MONGO_IMAGE"
+_TUNING = {
+    "KAFKA_SESSION_TIMEOUT_MS": "2000",
+    "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+    "KAFKA_FETCH_MAX_WAIT_MS": "10",
+}
 
 
 class Infra(Protocol):
@@ -73,7 +87,10 @@ class _Servers:
 def start_infra(stack: contextlib.ExitStack) -> Route:
     """Start (or find) the servers; everything started is stopped when `stack` closes."""
     started = time.monotonic()
-    given = _given_servers()
+    only = os.environ.get(ROUTE_VARIABLE, "")
+    if only not in ("", "testcontainers"):
+        raise InfraUnavailable(f"{ROUTE_VARIABLE}={only!r}: the only value is testcontainers")
+    given = None if only else _given_servers()
     if given is not None:
         return Route("servers from the environment", given, time.monotonic() - started)
     failures = ["environment: KAFKA_BOOTSTRAP_SERVERS and MONGODB_URI are not set"]
@@ -87,6 +104,8 @@ def start_infra(stack: contextlib.ExitStack) -> Route:
             failures.append(f"testcontainers: {exc!r}")
     else:
         failures.append(f"testcontainers: {docker_problem}")
+    if only:
+        raise InfraUnavailable(f"{ROUTE_VARIABLE}={only}, but {failures[-1]}")
 
     started = time.monotonic()
     try:
@@ -144,19 +163,20 @@ def _docker_problem() -> str | None:
 
 
 def _start_containers(stack: contextlib.ExitStack) -> Infra:
-    # Not exercised on the development machine (no Docker engine there); kept minimal.
-    from testcontainers.community.kafka import KafkaContainer
     from testcontainers.core.container import DockerContainer
     from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
     with contextlib.ExitStack() as containers:
-        # Apache Kafka refuses session timeouts under 6 s by default; lowering the floor lets
-        # every route run with the short session the tests use to join groups quickly.
-        kafka = containers.enter_context(
-            KafkaContainer().with_kraft().with_env("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")
-        )
+        tansu_image = os.environ.get(TANSU_IMAGE_VARIABLE)
+        if tansu_image:
+            kafka_bootstrap_servers = _start_tansu(containers, tansu_image)
+            # tansu cannot run the idempotent producer (INFRA-NOTES.md).
+            tuning = {"KAFKA_IDEMPOTENT_PRODUCER": "false", **_TUNING}
+        else:
+            kafka_bootstrap_servers = _start_kafka(containers)
+            tuning = {"KAFKA_IDEMPOTENT_PRODUCER": "true", **_TUNING}
         mongo = containers.enter_context(
-            DockerContainer("mongo:7")
+            DockerContainer(os.environ.get(MONGO_IMAGE_VARIABLE, "mongo:7"))
             .with_command("--replSet rs0 --bind_ip_all")
             .with_exposed_ports(27017)
             .waiting_for(LogMessageWaitStrategy("Waiting for connections"))
@@ -166,19 +186,41 @@ def _start_containers(stack: contextlib.ExitStack) -> Infra:
         host, port = mongo.get_container_host_ip(), mongo.get_exposed_port(27017)
         mongodb_uri = f"mongodb://{host}:{port}/?directConnection=true"
         _initiate_replica_set(mongodb_uri)
-        servers = _Servers(
-            kafka.get_bootstrap_server(),
-            mongodb_uri,
-            {
-                "KAFKA_IDEMPOTENT_PRODUCER": "true",
-                "KAFKA_SESSION_TIMEOUT_MS": "2000",
-                "KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-                "KAFKA_FETCH_MAX_WAIT_MS": "10",
-            },
-        )
+        servers = _Servers(kafka_bootstrap_servers, mongodb_uri, tuning)
         _provision(servers)
         stack.enter_context(containers.pop_all())
     return servers
+
+
+def _start_kafka(containers: contextlib.ExitStack) -> str:
+    from testcontainers.community.kafka import KafkaContainer
+
+    # Apache Kafka refuses session timeouts under 6 s by default; lowering the floor lets
+    # every route run with the short session the tests use to join groups quickly.
+    kafka = containers.enter_context(
+        KafkaContainer().with_kraft().with_env("KAFKA_GROUP_MIN_SESSION_TIMEOUT_MS", "1000")
+    )
+    return str(kafka.get_bootstrap_server())
+
+
+def _start_tansu(containers: contextlib.ExitStack, image: str) -> str:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.wait_strategies import LogMessageWaitStrategy
+
+    # tansu advertises the address it is given, which must be the one the tests dial: a host
+    # port chosen here, published on the engine's host (a local engine: this machine).
+    (port,) = free_ports(1)
+    advertised = f"tcp://127.0.0.1:{port}"
+    containers.enter_context(
+        DockerContainer(image)
+        .with_command(
+            "broker --listener-url tcp://0.0.0.0:9092 "
+            f"--advertised-listener-url {advertised} --storage-engine memory://tansu/"
+        )
+        .with_bind_ports(9092, port)
+        .waiting_for(LogMessageWaitStrategy("ready in"))
+    )
+    return f"127.0.0.1:{port}"
 
 
 def _initiate_replica_set(mongodb_uri: str) -> None:

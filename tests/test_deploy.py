@@ -19,10 +19,12 @@
 Nothing here needs a container engine: images are not built.
 """
 
+import ipaddress
 import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # The pinned uv that the Makefile installs; a uv on PATH is the fallback.
 PROJECT_UV = ROOT / ".tools" / "bin" / "uv"
 COMPOSE_FILE = ROOT / "docker-compose.yml"
+# The override that swaps Kafka and MongoDB for the images `make images` builds (podman).
+LOCAL_SERVERS_OVERRIDE = ROOT / "deploy" / "compose.local-servers.yml"
+CONTAINERS_DIR = ROOT / "deploy" / "containers"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 K8S_DIR = ROOT / "deploy" / "k8s"
 K8S_OPERATORS_DIR = K8S_DIR / "operators"
@@ -89,7 +94,9 @@ def _mapping(value: Any, what: str) -> dict[str, Any]:
     return value
 
 
-def _run_compose(*args: str) -> subprocess.CompletedProcess[str]:
+def _run_compose(
+    *args: str, files: tuple[Path, ...] = (COMPOSE_FILE,)
+) -> subprocess.CompletedProcess[str]:
     executable = shutil.which("docker-compose")
     if executable is None:
         pytest.fail(
@@ -101,7 +108,12 @@ def _run_compose(*args: str) -> subprocess.CompletedProcess[str]:
     # Variables that would change what the file resolves to are not inherited.
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")}
     return subprocess.run(
-        [executable, "--project-directory", str(ROOT), "--file", str(COMPOSE_FILE), *args],
+        [
+            executable,
+            *("--project-directory", str(ROOT)),
+            *(arg for path in files for arg in ("--file", str(path))),
+            *args,
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -316,6 +328,103 @@ def test_service_image_locks_no_local_binaries(service: str) -> None:
     assert requirements.strip(), "uv export listed no dependency at all"
     for name in LOCAL_ONLY_DISTRIBUTIONS:
         assert name not in requirements, f"{name} would be installed in the {service} image"
+
+
+# --- podman without a registry: the stand-in images and compose.local-servers.yml ------------
+
+
+@pytest.fixture(scope="module")
+def local_servers_config() -> dict[str, Any]:
+    """`docker-compose config` of docker-compose.yml with the local-servers override."""
+    result = _run_compose("config", files=(COMPOSE_FILE, LOCAL_SERVERS_OVERRIDE))
+    assert result.returncode == 0, f"docker-compose config failed:\n{result.stderr}"
+    return _mapping(yaml.safe_load(result.stdout), "docker-compose config")
+
+
+@pytest.fixture(scope="module")
+def local_servers_services(local_servers_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    services = _mapping(local_servers_config.get("services"), "services")
+    return {name: _mapping(spec, name) for name, spec in services.items()}
+
+
+def test_local_servers_override_keeps_the_production_shape(
+    compose_services: dict[str, dict[str, Any]],
+    local_servers_services: dict[str, dict[str, Any]],
+) -> None:
+    assert set(local_servers_services) == set(compose_services)
+    for name, spec in local_servers_services.items():
+        # Same start order: the stand-ins must report healthy as Kafka and MongoDB do.
+        assert spec.get("depends_on") == compose_services[name].get("depends_on"), name
+        if name in INFRASTRUCTURE:
+            continue
+        assert spec["image"] == f"localhost/laboursight-{spec['build']['args']['SERVICE']}:latest"
+        environment = spec["environment"]
+        # tansu has no idempotent producer; the replica set is still named in the URI.
+        assert environment["KAFKA_IDEMPOTENT_PRODUCER"] == "false", name
+        assert environment["MONGODB_URI"] == "mongodb://mongo:27017/?replicaSet=rs0", name
+
+
+def test_local_servers_override_runs_the_stand_ins(
+    local_servers_services: dict[str, dict[str, Any]],
+) -> None:
+    kafka, mongo = local_servers_services["kafka"], local_servers_services["mongo"]
+    assert kafka["image"] == "localhost/laboursight-tansu:latest"
+    assert kafka["environment"]["ADVERTISED_LISTENER_URL"] == "tcp://kafka:9092"
+    assert mongo["image"] == "localhost/laboursight-mongod:latest"
+    assert mongo["command"][:2] == ["--replSet", "rs0"]
+    assert mongo["environment"]["MONGO_MEMBER"] == "mongo:27017"
+    assert "mongo-ready" in mongo["healthcheck"]["test"][1]
+    for name, spec in local_servers_services.items():
+        if name in JOBS:
+            continue
+        test = spec["healthcheck"]["test"]
+        # podman splits exec-form arguments at spaces: CMD only where no argument has one.
+        assert test[0] == "CMD-SHELL" or (
+            test[0] == "CMD" and not any(" " in arg for arg in test[1:])
+        ), (name, test)
+
+
+def test_local_servers_webhooks_may_reach_only_the_gateway(
+    local_servers_config: dict[str, Any],
+) -> None:
+    # The demo's receiver listens on the host, at the network's gateway; nothing else inside.
+    (ipam,) = local_servers_config["networks"]["default"]["ipam"]["config"]
+    allowed = f"{ipam['gateway']}/32"
+    assert ipaddress.ip_address(ipam["gateway"]) in ipaddress.ip_network(ipam["subnet"])
+    for service in ("api", "notify"):
+        environment = local_servers_config["services"][service]["environment"]
+        assert environment["OUTBOUND_ALLOWED_NETWORKS"] == allowed, service
+    settings = Settings(outbound_allowed_networks=allowed)
+    assert [str(n) for n in settings.outbound_allowed_networks] == [allowed]
+
+
+def test_stand_in_images_need_no_registry() -> None:
+    tansu = (CONTAINERS_DIR / "tansu.Containerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", tansu, re.M) == ["scratch"]
+    mongod = (CONTAINERS_DIR / "mongod.Containerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", mongod, re.M) == ["${BASE_IMAGE}"]
+    assert "ARG BASE_IMAGE=localhost/laboursight-debian:bookworm" in mongod
+    # docker-compose.yml passes mongo:7's arguments; the entrypoint must accept them.
+    assert re.search(r'^ENTRYPOINT \["/usr/local/bin/mongod"', mongod, re.M)
+
+
+def test_podman_settings_are_the_projects() -> None:
+    settings = tomllib.loads((CONTAINERS_DIR / "containers.conf").read_text())
+    assert settings["containers"]["default_ulimits"] == []
+    makefile = (ROOT / "Makefile").read_text()
+    assert "CONTAINERS_CONF := $(CURDIR)/deploy/containers/containers.conf" in makefile
+    # `make images` builds every service, each on the bootstrapped base.
+    match = re.search(r"^IMAGE_SERVICES := (.+)$", makefile, re.M)
+    assert match, "no IMAGE_SERVICES in the Makefile"
+    assert set(match.group(1).split()) == service_folders()
+    assert "--build-arg PYTHON_IMAGE=$(BASE_IMAGE)" in makefile
+
+
+def test_dockerfile_takes_its_base_from_the_build_argument() -> None:
+    text = DOCKERFILE.read_text()
+    first_from = text.index("\nFROM ")
+    assert "ARG PYTHON_IMAGE=" in text[:first_from], "the ARG must come before the first FROM"
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}", "${PYTHON_IMAGE}"]
 
 
 # --- Kubernetes manifests --------------------------------------------------------------------

@@ -84,30 +84,23 @@ class KafkaPublisher:
         self._broker = broker
 
     async def publish(self, topic: str, key: str, event: Envelope[Any]) -> None:
+        await self._send(topic, key, event, no_confirm=False)
+
+    async def publish_all(self, items: Sequence[Outgoing]) -> None:
+        await await_all([await self._send(t, k, e, no_confirm=True) for t, k, e in items])
+
+    async def _send(self, topic: str, key: str, event: Envelope[Any], *, no_confirm: bool) -> Any:
+        """What the broker returns for ``event``: with ``no_confirm`` its acknowledgement still
+        pending (None from FastStream's test broker), else once it is acknowledged."""
         with tracing.resumed(tracing.of_event(event)):
-            await self._broker.publish(
+            return await self._broker.publish(
                 encode(event),
                 topic,
                 key=key.encode(),
                 headers=event_headers(event),
                 correlation_id=event.correlation_id,
+                no_confirm=no_confirm,
             )
-
-    async def publish_all(self, items: Sequence[Outgoing]) -> None:
-        sends = []
-        for topic, key, event in items:
-            with tracing.resumed(tracing.of_event(event)):
-                sends.append(
-                    await self._broker.publish(
-                        encode(event),
-                        topic,
-                        key=key.encode(),
-                        headers=event_headers(event),
-                        correlation_id=event.correlation_id,
-                        no_confirm=True,
-                    )
-                )
-        await await_all(sends)
 
 
 async def await_all(sends: Sequence["asyncio.Future[Any] | None"]) -> None:

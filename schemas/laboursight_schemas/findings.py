@@ -267,12 +267,19 @@ class FindingsComputed(OmitsUnsetAdditions):
     )
 
 
-AlertType = Literal["risk_level", "strong_indicator", "forced_labour", "watchlist_review"]
+AlertType = Literal[
+    "risk_level", "strong_indicator", "forced_labour", "watchlist_review", "source_contradiction"
+]
 """Why an alert exists, the ``reason`` of its dedupe key (tenant, entity, reason):
 ``risk_level`` the entity's level rose to high or critical; ``strong_indicator`` a strong
 indicator appeared for it; ``forced_labour`` the forced-labour threshold was met;
 ``watchlist_review`` (alert data 1.3) the entity's latest disclosure possibly matches a watchlist
-entry, for an analyst to review: it never changes the entity's level or score."""
+entry, for an analyst to review: it never changes the entity's level or score;
+``source_contradiction`` (alert data 1.4) the entity and the far end of one of its recruitment
+links disagree (what each disclosure says is on both profiles), for an analyst to review both
+disclosures: it never changes either's level or score."""
+# What a reason stands on: an indicator, or (alert data 1.4) two sources that disagree.
+ReasonSubject = Indicator | Literal["source_contradiction"]
 AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]
 AlertChange = Literal["escalated", "evidence_added", "resolved", "reopened", "triaged", "dismissed"]
 
@@ -280,8 +287,14 @@ AlertChange = Literal["escalated", "evidence_added", "resolved", "reopened", "tr
 class ReasonCode(Frozen):
     """One piece of evidence an alert stands on, and what would take it away."""
 
-    indicator: Indicator
-    strength: Strength = Field(description="the strength of the indicator's finding")
+    indicator: ReasonSubject = Field(
+        description="the indicator found; `source_contradiction` (alert data 1.4) for one "
+        "side's account of a recruitment link that the other side's contradicts"
+    )
+    strength: Strength = Field(
+        description="the strength of the indicator's finding; `weak` for a source "
+        "contradiction, which flags and finds nothing"
+    )
     rule_id: str
     fields: list[str] = Field(description="JSON paths of the signals in the disclosure")
     disclosure_id: str
@@ -289,7 +302,13 @@ class ReasonCode(Frozen):
     recruiter_id: str | None = Field(
         default=None,
         description="for risk a supplier inherits through the recruitment chain: the recruiter "
-        "whose finding this is (its disclosure is `disclosure_id`); null for the entity's own",
+        "whose finding this is (its disclosure is `disclosure_id`); for a source contradiction: "
+        "the recruiter of the pair that disagrees; null for the entity's own",
+    )
+    supplier_id: str | None = Field(
+        default=None,
+        description="for a source contradiction (alert data 1.4): the supplier of the pair that "
+        "disagrees; null otherwise",
     )
 
 

@@ -109,7 +109,11 @@ UPCASTERS: Final[dict[tuple[str, str], tuple[str, Upcaster]]] = {
     (ALERT_RAISED, "1.1"): ("1.2", _unchanged),
     # 1.3 (and updates 1.1) added the alert type watchlist_review.
     (ALERT_RAISED, "1.2"): ("1.3", _unchanged),
+    # 1.4 (and updates 1.2) added the alert type source_contradiction, the reason subject
+    # source_contradiction and the reason's supplier_id (null by default).
+    (ALERT_RAISED, "1.3"): ("1.4", _unchanged),
     (ALERT_UPDATED, "1.0"): ("1.1", _unchanged),
+    (ALERT_UPDATED, "1.1"): ("1.2", _unchanged),
 }
 
 

@@ -1,7 +1,6 @@
 """An api on real MongoDB (the session's ``infra``), with a fake or the real Kafka."""
 
 import dataclasses
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -21,10 +20,10 @@ from laboursight_api.settings import ApiSettings
 from laboursight_api.sweeper import Sweeper
 from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.store import MongoRiskStore
-from laboursight_runtime.mongo import make_client
 from laboursight_schemas.envelope import now
 from laboursight_schemas.findings import FindingsComputed
 from tests.api.fakes import FakeBus
+from tests.api_settings import api_settings, own_database
 from tests.infra import Infra
 from tests.risk.builders import event
 from tests.risk.fakes import FakeBroker
@@ -35,15 +34,13 @@ SUPPLIER_ID = "SUP-001"  # the supplier of tests.factories.CLEAN_SUPPLIER
 
 @pytest.fixture
 def settings(infra: Infra) -> ApiSettings:
-    values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
-    # Tests subscribe webhooks on loopback, whichever route gave the servers.
-    values["outbound_allow_loopback"] = True
-    return ApiSettings(
-        **values,
-        mongodb_database=f"api-test-{uuid.uuid4().hex[:12]}",
-        api_dead_letter_group=f"api-test-{uuid.uuid4().hex[:12]}",
+    # Tests subscribe webhooks on loopback, whichever route gave the servers; the relay and
+    # the sweeper run when a test says so.
+    return api_settings(
+        infra,
+        "api-test",
+        outbound_allow_loopback=True,
         api_publish_timeout_s=1.0,
-        # The relay and the sweeper run when a test says so (their ``run_once``).
         api_relay_interval_s=3600,
         api_sweep_interval_s=3600,
     )
@@ -51,12 +48,8 @@ def settings(infra: Infra) -> ApiSettings:
 
 @pytest.fixture
 async def db(settings: ApiSettings) -> AsyncIterator[AsyncDatabase[dict[str, Any]]]:
-    client = make_client(settings)
-    try:
-        yield client[settings.mongodb_database]
-        await client.drop_database(settings.mongodb_database)
-    finally:
-        await client.close()
+    async with own_database(settings) as found:
+        yield found
 
 
 @pytest.fixture

@@ -36,10 +36,10 @@ from laboursight_api.rights import RIGHTS, Operation
 from laboursight_api.settings import ApiSettings
 from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.store import MongoRiskStore
-from laboursight_runtime.mongo import make_client
 from laboursight_schemas import collections
 from laboursight_schemas.envelope import now
 from tests.api.conftest import published, serving
+from tests.api_settings import QUIET, api_settings, own_database
 from tests.factories import CLEAN_SUPPLIER, amended
 from tests.infra import Infra
 from tests.risk.builders import event
@@ -353,34 +353,24 @@ def _dead_delivery(tenant: Tenant, delivery_id: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def world(infra: Infra) -> AsyncIterator[World]:
-    values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
-    values["outbound_allow_loopback"] = True  # the subscriptions point at loopback
-    settings = ApiSettings(
-        **values,
-        mongodb_database=f"api-matrix-{uuid.uuid4().hex[:12]}",
-        api_dead_letter_group=f"api-matrix-{uuid.uuid4().hex[:12]}",
+    settings = api_settings(
+        infra,
+        "api-matrix",
+        outbound_allow_loopback=True,  # the subscriptions point at loopback
         api_publish_timeout_s=5.0,
         # Nothing runs behind the matrix's back: no relay, sweep, batch poll or key-use write.
-        api_relay_interval_s=3600,
-        api_sweep_interval_s=3600,
         api_batch_poll_s=3600,
         api_key_use_interval_s=3600,
-        api_case_relay_interval_s=3600,
-        api_case_overdue_interval_s=3600,
+        **QUIET,
     )
-    client = make_client(settings)
-    db = client[settings.mongodb_database]
-    app = create_app(settings, db=db)
-    try:
+    async with own_database(settings) as db:
+        app = create_app(settings, db=db)
         async with serving(app) as api:
             found = World(api, app, db)
             for tenant in found.tenants.values():
                 await found.populate(tenant)
             await found.settled()
             yield found
-    finally:
-        await client.drop_database(settings.mongodb_database)
-        await client.close()
 
 
 def test_every_route_of_the_app_is_in_the_matrix() -> None:

@@ -230,6 +230,16 @@ async def test_an_alert_is_in_one_case_or_dismissed_never_both(
     )
     assert dismissal.correlation_id == two["disclosure_id"]
     assert [r.key for r in bus.sent] == [case_id, two["alert_id"]]
+    # The inbox tells the decisions at once, before risk has recorded them on the alerts.
+    shown = {
+        entity_id: ((a := await level_alert(api, analyst, entity_id))["status"], a["case_id"])
+        for entity_id in ("SUP-D1", "SUP-D2", "SUP-D4")
+    }
+    assert shown == {
+        "SUP-D1": ("triaged", case_id),
+        "SUP-D2": ("dismissed", None),
+        "SUP-D4": ("open", None),
+    }
 
 
 async def test_the_alerts_of_one_entity_join_one_case(

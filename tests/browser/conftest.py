@@ -9,11 +9,10 @@ gets a browser context of its own (its own cookies), so each signs in for itself
 import asyncio
 import shutil
 import socket
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import httpx
 import pytest
@@ -27,6 +26,7 @@ from laboursight_risk.alerts import alert_id
 from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.store import MongoRiskStore
 from laboursight_runtime.mongo import make_client
+from tests.api_settings import api_settings
 from tests.infra import Infra
 from tests.risk.builders import event, recruiter, supplier
 from tests.risk.fakes import FakeBroker
@@ -77,12 +77,7 @@ def chromium_binary() -> str:
 
 @pytest.fixture(scope="session")
 def browser_settings(infra: Infra) -> ApiSettings:
-    values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
-    return ApiSettings(
-        **values,
-        mongodb_database=f"browser-test-{uuid.uuid4().hex[:12]}",
-        api_dead_letter_group=f"browser-test-{uuid.uuid4().hex[:12]}",
-    )
+    return api_settings(infra, "browser-test")
 
 
 async def _seed(settings: ApiSettings) -> tuple[str, str, str]:

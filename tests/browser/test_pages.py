@@ -11,7 +11,9 @@ from tests.browser.pages import check, shoot, sign_in
 
 pytestmark = pytest.mark.integration
 
-NAVIGATION = ("Overview", "Map", "Inbox", "Cases", "Method", "Ledger")
+# The main navigation offers what the key's role may open: the ledger is an auditor's.
+ANALYST_NAV = ("Overview", "Map", "Inbox", "Cases", "Method")
+AUDITOR_NAV = (*ANALYST_NAV, "Ledger")
 PAGES = {
     "overview": "/dashboard",
     "map": "/dashboard/map",
@@ -28,14 +30,13 @@ PAGES = {
 AUDITOR_PAGES = frozenset({"ledger"})
 
 
-async def _open(page: Page, path: str, name: str) -> None:
+async def _open(page: Page, path: str, name: str, navigation: tuple[str, ...]) -> None:
     answer = await page.goto(path)
     assert answer is not None, path
     assert answer.status == 200, (path, answer.status)
     await expect(page).to_have_url(re.compile(re.escape(path) + "$"))
     nav = page.get_by_role("navigation", name="Main")
-    for label in NAVIGATION:
-        await expect(nav.get_by_role("link", name=label, exact=True)).to_have_count(1)
+    await expect(nav.get_by_role("link")).to_have_text(list(navigation))
     await expect(page.get_by_role("button", name="Sign out")).to_have_count(1)
     await check(page, f"page-{name}")
 
@@ -44,8 +45,10 @@ async def _open(page: Page, path: str, name: str) -> None:
 async def test_a_page_opens_with_its_navigation_and_passes_axe(
     page: Page, served: Served, name: str
 ) -> None:
-    await sign_in(page, served.auditor_key if name in AUDITOR_PAGES else served.analyst_key)
-    await _open(page, PAGES[name].format(case_id=served.recruiter_case_id), name)
+    auditor = name in AUDITOR_PAGES
+    await sign_in(page, served.auditor_key if auditor else served.analyst_key)
+    path = PAGES[name].format(case_id=served.recruiter_case_id)
+    await _open(page, path, name, AUDITOR_NAV if auditor else ANALYST_NAV)
 
 
 async def test_every_rule_set_page_opens_and_passes_axe(page: Page, served: Served) -> None:
@@ -57,7 +60,7 @@ async def test_every_rule_set_page_opens_and_passes_axe(page: Page, served: Serv
     for href in hrefs:
         assert href is not None
         assert href.startswith("/dashboard/method/"), href
-        await _open(page, href, f"method-{href.rsplit('/', 1)[1]}")
+        await _open(page, href, f"method-{href.rsplit('/', 1)[1]}", ANALYST_NAV)
 
 
 async def test_a_wrong_key_is_refused_with_a_readable_error(page: Page, served: Served) -> None:

@@ -2,7 +2,6 @@
 browser-like client: it keeps cookies and reads the forms' CSRF tokens from the pages."""
 
 import re
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,8 +14,8 @@ from laboursight_api.keys import create_api_key
 from laboursight_api.settings import ApiSettings
 from laboursight_risk.handlers import RecordFindings
 from laboursight_risk.store import MongoRiskStore
-from laboursight_runtime.mongo import make_client
 from tests.api.fakes import FakeBus
+from tests.api_settings import QUIET, api_settings, own_database
 from tests.infra import Infra
 from tests.risk.builders import event, supplier
 from tests.risk.fakes import FakeBroker
@@ -31,27 +30,13 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 @pytest.fixture
 def settings(infra: Infra) -> ApiSettings:
-    values: dict[str, Any] = {name.lower(): value for name, value in infra.environment().items()}
-    return ApiSettings(
-        **values,
-        mongodb_database=f"dashboard-test-{uuid.uuid4().hex[:12]}",
-        api_dead_letter_group=f"dashboard-test-{uuid.uuid4().hex[:12]}",
-        api_publish_timeout_s=1.0,
-        api_relay_interval_s=3600,
-        api_sweep_interval_s=3600,
-        api_case_relay_interval_s=3600,
-        api_case_overdue_interval_s=3600,
-    )
+    return api_settings(infra, "dashboard-test", api_publish_timeout_s=1.0, **QUIET)
 
 
 @pytest.fixture
 async def db(settings: ApiSettings) -> AsyncIterator[Db]:
-    client = make_client(settings)
-    try:
-        yield client[settings.mongodb_database]
-        await client.drop_database(settings.mongodb_database)
-    finally:
-        await client.close()
+    async with own_database(settings) as found:
+        yield found
 
 
 @pytest.fixture

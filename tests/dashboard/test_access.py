@@ -2,6 +2,7 @@
 for every JSON operation it shows, as the JSON api's matrix (tests/api/test_access_matrix.py)
 holds its routes."""
 
+import re
 from typing import Final
 
 import httpx
@@ -9,6 +10,7 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from laboursight_api.app import create_app
+from laboursight_api.dashboard.nav import SECTIONS
 from laboursight_api.keys import ROLES
 from laboursight_api.rights import Operation, roles
 from laboursight_api.settings import ApiSettings
@@ -19,6 +21,8 @@ pytestmark = pytest.mark.integration
 OPEN: Final = frozenset(
     {"GET /dashboard/sign-in", "POST /dashboard/sign-in", "POST /dashboard/sign-out"}
 )
+_NAV: Final = re.compile(r'<nav aria-label="Main">(.*?)</nav>', re.DOTALL)
+_NAV_LINK: Final = re.compile(r'<a href="([^"]+)"')
 PUBLIC_FILES: Final = frozenset({"GET /dashboard/static/dashboard.css"})
 # Every page or action of the dashboard, with the operations it shows or performs.
 PAGES: Final[dict[str, tuple[Operation, ...]]] = {
@@ -30,6 +34,7 @@ PAGES: Final[dict[str, tuple[Operation, ...]]] = {
         "read findings",
         "read alerts",
     ),
+    "GET /dashboard/entities/{kind}/{entity_id}/evidence": ("export evidence",),
     "GET /dashboard/inbox": ("read alerts",),
     "GET /dashboard/cases": ("read cases",),
     "GET /dashboard/cases/{case_id}": ("read cases",),
@@ -47,6 +52,9 @@ ASKED: Final = {
     "GET /dashboard/map": "/dashboard/map",
     "GET /dashboard/entities": "/dashboard/entities",
     "GET /dashboard/entities/{kind}/{entity_id}": f"/dashboard/entities/supplier/{SUPPLIER_ID}",
+    "GET /dashboard/entities/{kind}/{entity_id}/evidence": (
+        f"/dashboard/entities/supplier/{SUPPLIER_ID}/evidence"
+    ),
     "GET /dashboard/inbox": "/dashboard/inbox",
     "GET /dashboard/cases": "/dashboard/cases",
     "GET /dashboard/method": "/dashboard/method",
@@ -70,6 +78,12 @@ def test_every_route_of_the_dashboard_is_in_the_table() -> None:
     assert _dashboard_routes() == set(PAGES) | OPEN | PUBLIC_FILES
 
 
+def _nav(page: str) -> str:
+    found = _NAV.search(page)
+    assert found is not None, page
+    return found[1]
+
+
 def _admitted(route: str) -> set[str]:
     kept: set[str] = set(ROLES)
     for operation in PAGES[route]:
@@ -85,6 +99,9 @@ async def test_each_role_gets_the_pages_the_table_admits(
     answers = {route: (await browser.get(path)).status_code for route, path in ASKED.items()}
     expected = {route: 200 if role in _admitted(route) else 403 for route in ASKED}
     assert answers == expected
+    # The nav offers exactly the sections the role may open (an error page shows it too).
+    shown = set(_NAV_LINK.findall(_nav((await browser.get("/dashboard/method")).text)))
+    assert shown == {s.href for s in SECTIONS if answers[f"GET {s.href}"] == 200}
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -34,6 +34,11 @@ async def test_an_alert_is_triaged_and_its_case_closed_with_evidence(
     assert triaged.status_code == 303
     case_page = triaged.headers["location"]
     assert case_page.startswith("/dashboard/cases/")
+    # At once, before risk records the triage on the alert: the inbox links its case instead.
+    inbox = await browser.get("/dashboard/inbox")
+    assert alert_id not in alert_ids(inbox)
+    assert "<td>triaged</td>" in inbox.text
+    assert f'href="{case_page}"' in inbox.text
     changes = f"{case_page}/changes"
 
     early = await post_form(browser, case_page, changes, action="closed", note="done", **EVIDENCE)
@@ -62,6 +67,7 @@ async def test_a_dismissal_needs_a_reason(browser: httpx.AsyncClient, db: Db) ->
     assert blank.status_code == 422
     done = await post_form(browser, "/dashboard/inbox", action, reason="a duplicate record")
     assert done.status_code == 303
+    assert "<td>dismissed</td>" in (await browser.get("/dashboard/inbox")).text
     again = await post_form(browser, "/dashboard/inbox", action, reason="again")
     assert again.status_code == 409
     assert "Already decided" in again.text

@@ -41,7 +41,8 @@ from laboursight_schemas.findings import (
 )
 
 SCORES: dict[RiskLevel, int] = {"low": 10, "medium": 40, "high": 70, "critical": 92}
-FEES_AND_DEBT: tuple[Indicator, ...] = ("recruitment_fees_charged_to_workers", "debt_bondage")
+FEES: Indicator = "recruitment_fees_charged_to_workers"
+FEES_AND_DEBT: tuple[Indicator, ...] = (FEES, "debt_bondage")
 
 
 def findings(
@@ -75,13 +76,21 @@ def findings(
             risk_level=level,
             score=SCORES[level] if score is None else score,
             confidence=0.8,
-            not_assessed=[],
+            # Fees unknown unless found, so that only a test that says so (fees_assessed)
+            # compares a recruiter's fees with a supplier's.
+            not_assessed=[] if FEES in indicators else [FEES],
             explanation=f"{entity_id} judged {level}.",
         ),
         chain=list(chain),
         entity_name=name,
         entity_country=country,
     )
+
+
+def fees_assessed(computed: FindingsComputed) -> FindingsComputed:
+    """``computed`` as screening reports a disclosure it could assess worker-paid fees in."""
+    judgement = computed.judgement.model_copy(update={"not_assessed": []})
+    return computed.model_copy(update={"judgement": judgement})
 
 
 def supplier(

@@ -119,7 +119,7 @@ async def test_forced_labour_rests_on_the_ilo_indicators_only() -> None:
 
 async def test_a_supplier_inherits_its_alert_and_its_reasons_from_the_recruiter() -> None:
     settled = Settled()
-    rec = recruiter("REC-1", "high")
+    rec = recruiter("REC-1", "high", placements=[("SUP-1", 300)])
     await settled.apply(rec)
     (alert,) = await settled.apply(supplier("SUP-1", "low", recruiters=[("REC-1", 300, 0.75)]))
     assert (alert.alert_type, alert.entity_id, alert.risk_level) == ("risk_level", "SUP-1", "high")

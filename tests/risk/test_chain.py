@@ -176,7 +176,7 @@ async def test_a_supplier_without_a_disclosure_of_its_own_still_inherits_and_ale
 async def test_a_supplier_escalated_by_its_recruiter_alerts_naming_the_recruiter() -> None:
     settled = Settled()
     await settled.apply(supplier("SUP-1", "medium", recruiters=[("REC-1", 300, 0.75)]))
-    rec = recruiter("REC-1", "high")
+    rec = recruiter("REC-1", "high", placements=[("SUP-1", 300)])
     alerts = await settled.apply(rec)
     (alert,) = [a for a in alerts if a.entity_kind == "supplier"]
     assert (alert.entity_id, alert.risk_level, alert.previous_risk_level) == (

@@ -81,7 +81,7 @@ async def test_an_entity_twice_in_a_batch_sees_the_first_events_result() -> None
 
 async def test_a_recruiter_later_in_the_batch_escalates_a_supplier_linked_earlier() -> None:
     db = Database()
-    rec = recruiter("REC-9", "high")
+    rec = recruiter("REC-9", "high", placements=[("SUP-1", 300)])
     folded = await db.fold(
         [screening(supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)])), screening(rec)]
     )

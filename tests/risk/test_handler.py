@@ -211,7 +211,7 @@ class HandlerContract:
 
     async def test_a_redelivered_batch_changes_nothing(self, store: RiskStore) -> None:
         await self.record(store, supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]))
-        batch = [event(recruiter("REC-9", "high")), bonded()]
+        batch = [event(recruiter("REC-9", "high", placements=[("SUP-1", 300)])), bonded()]
         broker = FakeBroker()
         handle = RecordFindings(store, broker)
         await handle(batch)
@@ -249,7 +249,7 @@ class HandlerContract:
     async def test_a_supplier_disclosing_after_its_recruiter_inherits_from_it(
         self, store: RiskStore
     ) -> None:
-        rec = recruiter("REC-9", "high", score=68)
+        rec = recruiter("REC-9", "high", score=68, placements=[("SUP-1", 300)])
         await self.record(store, rec)
         (alert,) = await self.record(
             store, supplier("SUP-1", "low", recruiters=[("REC-9", 300, 0.75)])
@@ -264,7 +264,7 @@ class HandlerContract:
         self, store: RiskStore
     ) -> None:
         await self.record(store, supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]))
-        rec = recruiter("REC-9", "high")
+        rec = recruiter("REC-9", "high", placements=[("SUP-1", 300)])
         raised = await self.record(store, rec)
         assert sorted((a.entity_kind, a.entity_id) for a in risk_levels(raised)) == [
             ("recruiter", "REC-9"),

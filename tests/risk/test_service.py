@@ -117,7 +117,7 @@ async def test_findings_become_profiles_and_published_alerts(
     mine = tenant()
     batch = [
         event(supplier("SUP-1", "medium", recruiters=[("REC-9", 300, 0.75)]), mine),
-        event(recruiter("REC-9", "high"), mine),
+        event(recruiter("REC-9", "high", placements=[("SUP-1", 300)]), mine),
         event(supplier("SUP-2", "low"), mine),
     ]
     await KafkaPublisher(app.broker).publish_all(

@@ -5,7 +5,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -14,6 +13,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as ProtoSpan
+
+from tests.http_capture import Answer, HttpCapture
 
 
 @dataclass(frozen=True)
@@ -56,48 +57,27 @@ def _decoded(body: bytes) -> list[ReceivedSpan]:
     return spans
 
 
-class OtlpReceiver:
-    """``endpoint`` is the base to give as ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``spans`` is every
-    span received so far, in order of arrival."""
+class OtlpReceiver(HttpCapture):
+    """``url`` is the base to give as ``OTEL_EXPORTER_OTLP_ENDPOINT``; ``spans`` is every span
+    received so far, in order of arrival."""
+
+    # Persistent connections, as a collector serves the exporter's.
+    protocol_version = "HTTP/1.1"
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
         self._arrived = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        super().__init__()
 
-    @property
-    def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                if self.path != "/v1/traces":
-                    self.send_response(404)
-                    self.send_header("content-length", "0")
-                    self.end_headers()
-                    return
-                with receiver._arrived:
-                    receiver.spans.extend(_decoded(body))
-                    receiver._arrived.notify_all()
-                answer = ExportTraceServiceResponse().SerializeToString()
-                self.send_response(200)
-                self.send_header("content-type", "application/x-protobuf")
-                self.send_header("content-length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
+    def answer(self, path: str, headers: dict[str, str], body: bytes) -> Answer:
+        if path != "/v1/traces":
+            return Answer(404)
+        with self._arrived:
+            self.spans.extend(_decoded(body))
+            self._arrived.notify_all()
+        return Answer(
+            200, ExportTraceServiceResponse().SerializeToString(), "application/x-protobuf"
+        )
 
     def wait_for(
         self, predicate: Callable[[list[ReceivedSpan]], bool], timeout_s: float
@@ -111,11 +91,3 @@ class OtlpReceiver:
                     raise TimeoutError(f"spans never as expected; got {len(self.spans)}")
                 self._arrived.wait(left)
             return list(self.spans)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()

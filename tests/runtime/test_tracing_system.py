@@ -38,7 +38,7 @@ def traced(infra: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tra
     environment = {
         **infra.environment(),
         "MONGODB_DATABASE": f"laboursight_tracing_{uuid.uuid4().hex[:8]}",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": collector.url,
         "OTEL_BSP_SCHEDULE_DELAY": "100",
     }
     try:

@@ -18,18 +18,19 @@ from laboursight_runtime.pipeline import subscribe_batch
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
 from laboursight_schemas.envelope import (
-    DATA_VERSIONS,
-    RECRUITER_DISCLOSURE_SUBMITTED,
     FindingsEvent,
-    RecruiterDisclosureEvent,
-    RecruiterDisclosureSubmitted,
     SupplierDisclosureEvent,
-    now,
 )
 from laboursight_schemas.upcasting import read_event
 from laboursight_screening.handlers import Screener
 from laboursight_screening.main import ScreeningSettings, bootstrap
-from tests.factories import BONDED_SUPPLIER, CLEAN_RECRUITER, CLEAN_SUPPLIER, supplier_event
+from tests.factories import (
+    BONDED_SUPPLIER,
+    CLEAN_RECRUITER,
+    CLEAN_SUPPLIER,
+    recruiter_event,
+    supplier_event,
+)
 from tests.screening.support import REFERENCE, RULES, findings_for
 
 
@@ -186,21 +187,6 @@ async def test_a_batch_is_published_at_once_with_the_same_ids_every_time() -> No
     ]
     assert [out.data.disclosure_event_id for _, _, out in first] == [e.id for e in events]
     assert [out.id for _, _, out in again] == [out.id for _, _, out in first]
-
-
-def recruiter_event(disclosure: dict[str, Any]) -> RecruiterDisclosureEvent:
-    return RecruiterDisclosureEvent(
-        id=str(uuid.uuid4()),
-        type=RECRUITER_DISCLOSURE_SUBMITTED,
-        data_version=DATA_VERSIONS[RECRUITER_DISCLOSURE_SUBMITTED],
-        source="/tests",
-        time=now(),
-        tenant_id="tenant-a",
-        correlation_id="d-1",
-        data=RecruiterDisclosureSubmitted.model_validate(
-            {"disclosure_id": "d-1", "submitted_by": "key-1", "disclosure": disclosure}
-        ),
-    )
 
 
 def test_the_findings_carry_the_name_and_country_the_disclosure_gives() -> None:

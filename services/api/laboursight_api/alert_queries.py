@@ -32,7 +32,7 @@ from laboursight_schemas.findings import (
 
 from . import keyset, queries
 from .auth import require
-from .case_store import CaseStore
+from .case_store import CaseStore, Decision
 from .context import Context, context
 from .cursors import Position
 from .finding_queries import Slug
@@ -76,7 +76,11 @@ class ChainPart(BaseModel):
 
 class AlertItem(BaseModel):
     alert_id: str
-    status: str = Field(description="`open`, `triaged`, `dismissed` or `resolved`")
+    status: str = Field(
+        description="`open`, `triaged`, `dismissed` or `resolved`; an alert triaged or "
+        "dismissed a moment ago shows so at once, though the `status` filter finds it under "
+        "`open` until the risk service has recorded the decision"
+    )
     revision: int = Field(description="0 as raised; one more for each update since")
     alert_type: AlertType
     reasons: list[ReasonCode] = Field(
@@ -168,16 +172,20 @@ def item(
     document: dict[str, Any],
     screening: dict[str, Any] | None,
     profile: dict[str, Any] | None,
-    case_id: str | None,
+    decision: Decision | None,
 ) -> AlertItem:
     alert = document["alert"]
+    status = document.get("status", "open")
+    if status == "open" and decision is not None:
+        # Decided at the api, not yet recorded on the alert by risk: say what it will be.
+        status = "dismissed" if decision.case_id is None else "triaged"
     return AlertItem(
         alert_id=document["_id"],
-        status=document.get("status", "open"),
+        status=status,
         revision=document.get("revision", 0),
         alert_type=alert.get("alert_type", DEFAULT_TYPE),
         reasons=[ReasonCode.model_validate(r, extra="ignore") for r in alert.get("reasons", [])],
-        case_id=case_id,
+        case_id=None if decision is None else decision.case_id,
         raised_at=document[SORT_FIELD],
         entity_kind=alert["entity_kind"],
         entity_id=alert["entity_id"],
@@ -241,13 +249,13 @@ class Explained:
                 {**tenant, "_id": {"$in": sorted(keys)}}, {"inherited": 1}
             )
         }
-        cases = await self._cases.cases_of(self._tenant_id, [d["_id"] for d in documents])
+        decided = await self._cases.decisions_of(self._tenant_id, [d["_id"] for d in documents])
         return [
             item(
                 document,
                 screening_of(alert, screenings),
                 profiles.get(entity_key(self._tenant_id, alert["entity_kind"], alert["entity_id"])),
-                cases.get(document["_id"]),
+                decided.get(document["_id"]),
             )
             for document, alert in zip(documents, alerts, strict=True)
         ]

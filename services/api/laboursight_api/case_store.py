@@ -128,18 +128,20 @@ class CaseStore:
             return None
         return Decision(found["_id"] if found["type"] == "case" else None)
 
-    async def cases_of(self, tenant_id: str, alert_ids: Collection[str]) -> dict[str, str]:
-        """The case of each of ``alert_ids`` that is in one: alert id → case id."""
+    async def decisions_of(self, tenant_id: str, alert_ids: Collection[str]) -> dict[str, Decision]:
+        """What became of each of ``alert_ids`` that is decided: its case, or its dismissal.
+        Known here the moment the write returns, before risk records it on the alert."""
         if not alert_ids:
             return {}
         cursor = self._cases.find(
-            {"tenant_id": tenant_id, "type": "case", "alert_ids": {"$in": list(alert_ids)}},
-            {"alert_ids": True},
+            {"tenant_id": tenant_id, "alert_ids": {"$in": list(alert_ids)}},
+            {"alert_ids": True, "type": True},
         )
         wanted = set(alert_ids)
         return {
-            alert_id: document["_id"]
+            alert_id: Decision(document["_id"] if document["type"] == "case" else None)
             async for document in cursor
+            if document["type"] in ("case", "dismissal")
             for alert_id in document["alert_ids"]
             if alert_id in wanted
         }

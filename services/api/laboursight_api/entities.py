@@ -5,7 +5,7 @@ that staff it, the findings of its latest disclosure with their evidence, and it
 """
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from laboursight_schemas import collections
 from laboursight_schemas.collections import entity_key
 from laboursight_schemas.disclosure import EntityKind
+from laboursight_schemas.entities import SourceContradiction
 from laboursight_schemas.findings import RiskLevel
 
 from .auth import require
@@ -39,27 +40,6 @@ class Screening(BaseModel):
     rule_set_hash: str | None
     reference_data_edition: str
     computed_at: datetime
-
-
-class SourceContradiction(BaseModel):
-    """A recruiter and a supplier disagree about the link between them: what each says, and in
-    which disclosure and field (none for a side that says nothing of the link). Neither account
-    is taken over the other."""
-
-    kind: Literal["unlisted", "workers", "workforce"] = Field(
-        description="`unlisted`: one side declares the link, the other disclosed without "
-        "listing it; `workers`: they give different numbers of workers; `workforce`: the "
-        "recruiter places more workers than the supplier's whole workforce"
-    )
-    recruiter_id: str
-    supplier_id: str
-    recruiter_says: str
-    recruiter_disclosure_id: str | None
-    recruiter_field: str | None
-    supplier_says: str
-    supplier_disclosure_id: str | None
-    supplier_field: str | None
-    explanation: str
 
 
 class EntityRisk(BaseModel):

@@ -19,6 +19,7 @@ from .entities import find_profile
 from .evidence import gather, pack_files
 from .evidence_files import archive
 from .keys import Principal
+from .ledger_reads import Db
 from .openapi import AUTHENTICATED, problem
 from .rights import roles
 
@@ -55,14 +56,24 @@ async def evidence(
     entry that proves it: disclosures, findings with their evidence, rule set and reference
     edition, alerts and cases with their history, recruitment-chain links, the chain's head."""
     profile = await find_profile(ctx, caller.tenant_id, entity_id, kind)
-    entity_kind: EntityKind = profile["entity_kind"]
-    gathered, checkpoints = await gather(ctx.db, caller.tenant_id, entity_id)
-    files = pack_files(gathered, entity_kind, checkpoints)
+    return await pack_response(ctx.db, caller.tenant_id, entity_id, profile["entity_kind"], format)
+
+
+async def pack_response(
+    db: Db, tenant_id: str, entity_id: str, kind: EntityKind, format: Literal["zip", "json"]
+) -> Response:
+    """The pack of an entity whose profile the caller may see, as a download; the dashboard's
+    button answers with it too."""
+    gathered, checkpoints = await gather(db, tenant_id, entity_id)
+    files = pack_files(gathered, kind, checkpoints)
     if format == "json":
         return Response(files["pack.json"], media_type="application/json")
-    name = f"evidence-{entity_kind}-{entity_id}-{gathered.verdict.entries}.zip"
+    name = f"evidence-{kind}-{entity_id}-{gathered.verdict.entries}.zip"
     return Response(
         archive(files),
         media_type=ZIP,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )

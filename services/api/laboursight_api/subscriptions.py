@@ -6,7 +6,7 @@ alerts, and the requests about their deliveries (redeliver, test-send).
   ``medium``), ``countries`` (the entity's ISO 3166-1 alpha-2 country; an alert without a
   country passes no country filter), ``entity_ids``, ``indicators`` (any of them among the
   alert's), ``alert_types`` (``risk_level``, ``strong_indicator``, ``forced_labour``,
-  ``watchlist_review``), and
+  ``watchlist_review``, ``source_contradiction``), and
   ``updates`` (default true): whether the later revisions (``AlertUpdated``) of an alert the
   subscription was sent come too. Either way, a revision that makes an alert match for the
   first time is sent, so an alert that escalates into a subscription's filters is not missed.
@@ -111,7 +111,7 @@ class FilterFields(BaseModel):
         default_factory=list, max_length=20, description="Any of these among the alert's"
     )
     alert_types: list[AlertType] = Field(
-        default_factory=list, max_length=4, description="Why the alert was raised, one of these"
+        default_factory=list, max_length=5, description="Why the alert was raised, one of these"
     )
     updates: bool = Field(
         default=True, description="Whether later revisions of an alert sent come too"
@@ -152,7 +152,7 @@ class SubscriptionChanges(BaseModel):
     countries: list[CountryCode] | None = Field(default=None, max_length=250)
     entity_ids: list[Identifier] | None = Field(default=None, max_length=1000)
     indicators: list[Slug] | None = Field(default=None, max_length=20)
-    alert_types: list[AlertType] | None = Field(default=None, max_length=4)
+    alert_types: list[AlertType] | None = Field(default=None, max_length=5)
     updates: bool | None = None
     active: bool | None = Field(
         default=None,

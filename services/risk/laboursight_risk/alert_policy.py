@@ -1,4 +1,4 @@
-"""The alert policy: what a change of an entity's profile does to each of its three alerts.
+"""The alert policy: what a change of an entity's profile does to each of its alerts.
 Plain Python, no I/O; the conditions are alerts.py's.
 
 Each time a findings event changes a profile (the entity's own disclosure, or a recruiter's that
@@ -8,7 +8,8 @@ these:
 
 - **raised** (``AlertRaised``, revision 0): the condition holds and the entity has no alert of
   the type yet — the level rose to high or critical, a strong indicator appeared, the judgement
-  found forced labour likely. Three conditions met at once are three alerts.
+  found forced labour likely, the entity and the far end of a link came to disagree. Three
+  conditions met at once are three alerts.
 - **escalated**: an open or triaged ``risk_level`` alert whose entity rose above the level the
   alert stands at (high to critical). A level that falls but stays high or above, and rises
   again to where the alert already was, publishes nothing: an alert stands at the worst its
@@ -158,7 +159,7 @@ def _updated(
     headline = (
         alert_text.escalated(who, was.risk_level, now)
         if change == "escalated"
-        else alert_text.evidence_added(who, [f"{r.indicator} ({r.rule_id})" for r in fresh])
+        else alert_text.evidence_added(was.alert_type, who, fresh)
     )
     higher = rank(now.risk_level) > rank(was.risk_level)
     fields = {

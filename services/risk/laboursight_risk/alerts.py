@@ -17,6 +17,10 @@ The four conditions, each read off the entity's profile as it now stands:
 - ``watchlist_review``: its own latest disclosure possibly matches a watchlist entry (context
   of rule sets that screen watchlists), resting on one reason per entry matched. It asks an
   analyst to review, at the entity's level and score as they are: a match never changes them.
+- ``source_contradiction``: the entity and the far end of one of its recruitment links disagree
+  (sources.py), resting on one reason per side of each contradiction that states its account.
+  It asks an analyst to review both disclosures, at the entity's level and score as they are:
+  a disagreement never changes them. It is raised on both ends of the pair.
 """
 
 from dataclasses import dataclass
@@ -37,13 +41,14 @@ from laboursight_schemas.findings import (
 )
 
 from .profile import Profile
-from .reasons import Reason
+from .reasons import Reason, disagreeing, is_indicator
 
 ALERT_TYPES: Final[tuple[AlertType, ...]] = (
     "risk_level",
     "strong_indicator",
     "forced_labour",
     "watchlist_review",
+    "source_contradiction",
 )
 ALERT_LEVELS: Final[frozenset[RiskLevel]] = frozenset({"high", "critical"})
 
@@ -108,6 +113,8 @@ def holds(alert_type: AlertType, profile: Profile) -> bool:
     """Whether ``alert_type``'s condition holds in ``profile``: ``standing`` is not None."""
     if alert_type == "risk_level":
         return profile.risk_level in ALERT_LEVELS
+    if alert_type == "source_contradiction":
+        return bool(profile.source_contradictions)
     own = profile.own
     if own is None:
         return False
@@ -146,6 +153,20 @@ def standing(alert_type: AlertType, profile: Profile) -> Standing | None:
             ),
             inherited_from=tuple(p.recruiter_id for p in heirs),
         )
+    if alert_type == "source_contradiction":
+        found = profile.source_contradictions
+        if not found:
+            return None
+        reasons = disagreeing(found)
+        return Standing(
+            risk_level=level,
+            score=score,
+            reasons=reasons,
+            indicators=(),
+            disclosures=frozenset(r.disclosure_id for r in reasons),
+            explanation=" ".join(c.explanation for c in found),
+            inherited_from=(),
+        )
     if own is None:
         return None
     explanation = own.explanation
@@ -164,7 +185,7 @@ def standing(alert_type: AlertType, profile: Profile) -> Standing | None:
         risk_level=level,
         score=score,
         reasons=reasons,
-        indicators=_distinct([r.indicator for r in reasons]),
+        indicators=_distinct([i for r in reasons if is_indicator(i := r.indicator)]),
         disclosures=frozenset([own.disclosure_id]),
         explanation=explanation,
         inherited_from=(),

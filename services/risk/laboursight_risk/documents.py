@@ -6,12 +6,13 @@ from typing import Any
 
 from laboursight_runtime import tracing
 from laboursight_schemas.collections import entity_key
+from laboursight_schemas.entities import SourceContradiction
 from laboursight_schemas.findings import AlertRaised, AlertUpdated
 
 from .alerts import Alert
 from .fold import Screening, screening_id
 from .outbox import OutboxEntry
-from .profile import Inheritance, Link, Own, Profile, SourceContradiction
+from .profile import Inheritance, Link, Own, Profile
 from .reasons import Reason
 
 
@@ -52,10 +53,7 @@ def profile_document(p: Profile, now: datetime) -> dict[str, Any]:
         ],
         "links": [vars(k) for k in p.links],
         "workforce": p.workforce,
-        # The explanation is stored for readers; the profile derives it again when read.
-        "source_contradictions": [
-            {**vars(c), "explanation": c.explanation} for c in p.source_contradictions
-        ],
+        "source_contradictions": [c.model_dump() for c in p.source_contradictions],
         "version": p.version,
         "updated_at": now,
     }
@@ -78,6 +76,8 @@ def profile(doc: dict[str, Any]) -> Profile:
                 # Absent from profiles stored before watchlist screening.
                 "watchlist": _reasons(own.get("watchlist", [])),
                 "watchlist_lists": tuple(own.get("watchlist_lists", ())),
+                # Absent from profiles stored before fees were compared: unknown.
+                "fees_assessed": own.get("fees_assessed"),
             }
         ),
         links=tuple(Link(**k) for k in doc["links"]),
@@ -98,8 +98,7 @@ def profile(doc: dict[str, Any]) -> Profile:
         # Profiles written before sources were compared have neither.
         workforce=doc.get("workforce"),
         source_contradictions=tuple(
-            SourceContradiction(**{k: v for k, v in c.items() if k != "explanation"})
-            for c in doc.get("source_contradictions", ())
+            SourceContradiction.model_validate(c) for c in doc.get("source_contradictions", ())
         ),
     )
 

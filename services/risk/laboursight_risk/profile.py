@@ -9,9 +9,10 @@ alerts on is alert_policy.py's.
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Final
 
 from laboursight_schemas.disclosure import EntityKind
+from laboursight_schemas.entities import SourceContradiction
 from laboursight_schemas.findings import (
     CONTEXT_INDICATORS,
     RISK_LEVELS,
@@ -22,7 +23,7 @@ from laboursight_schemas.findings import (
 
 from .reasons import Reason, reasons_of, watchlist_of
 
-ContradictionKind = Literal["unlisted", "workers", "workforce"]
+FEES: Final[Indicator] = "recruitment_fees_charged_to_workers"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,17 @@ class Own:
     watchlist: tuple[Reason, ...] = ()
     watchlist_lists: tuple[str, ...] = ()
     watchlist_explanation: str = ""
+    # Whether the disclosure let screening assess worker-paid fees (the indicator is not in the
+    # judgement's not_assessed); None for profiles stored before it was kept.
+    fees_assessed: bool | None = None
+
+    @property
+    def workers_bore_fees(self) -> bool | None:
+        """True when its workers bore recruitment fees or costs, False when the disclosure was
+        assessed for them and showed none, None when that is unknown."""
+        if FEES in self.indicators:
+            return True
+        return False if self.fees_assessed else None
 
     @property
     def counted_indicators(self) -> tuple[Indicator, ...]:
@@ -67,32 +79,6 @@ class Link:
     @property
     def declarer_id(self) -> str:
         return self.supplier_id if self.declared_by == "supplier" else self.recruiter_id
-
-
-@dataclass(frozen=True)
-class SourceContradiction:
-    """What each side of one link says, where they disagree (sources.py). A side's disclosure
-    and field are None when it says nothing of the link (``unlisted``)."""
-
-    kind: ContradictionKind
-    recruiter_id: str
-    supplier_id: str
-    recruiter_says: str
-    recruiter_disclosure_id: str | None
-    recruiter_field: str | None
-    supplier_says: str
-    supplier_disclosure_id: str | None
-    supplier_field: str | None
-
-    @property
-    def explanation(self) -> str:
-        return (
-            f"Recruiter {self.recruiter_id} and supplier {self.supplier_id} disagree: the "
-            f"recruiter says {self.recruiter_says}"
-            f"{_where(self.recruiter_disclosure_id, self.recruiter_field)}; the supplier says "
-            f"{self.supplier_says}{_where(self.supplier_disclosure_id, self.supplier_field)}. "
-            "Neither account is taken over the other: ask both for their records."
-        )
 
 
 @dataclass(frozen=True)
@@ -147,10 +133,6 @@ class Profile:
         return ([] if self.own is None else [self.own]) + list(self.inherited)
 
 
-def _where(disclosure_id: str | None, field: str | None) -> str:
-    return "" if disclosure_id is None else f" (disclosure {disclosure_id}, {field})"
-
-
 def rank(level: RiskLevel | None) -> int:
     return -1 if level is None else RISK_LEVELS.index(level)
 
@@ -195,4 +177,5 @@ def own_judgement(computed: FindingsComputed) -> Own:
         watchlist=watchlist,
         watchlist_lists=lists,
         watchlist_explanation=said,
+        fees_assessed=FEES not in judgement.not_assessed,
     )

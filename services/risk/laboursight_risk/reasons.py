@@ -5,31 +5,37 @@ id, the disclosure fields its evidence points at (JSON paths), and the disclosur
 (the inherent risk of a commodity and origin) is never a reason. For risk a supplier inherits
 through the recruitment chain, the reasons are the recruiter's, marked with its id.
 
+A source contradiction (sources.py) is a reason too, one per side that states it: its subject is
+``source_contradiction``, its rule ``source.<kind>``, its fields that side's, and it names the
+pair by recruiter and supplier.
+
 Two reasons are the same evidence when they have the same ``identity``: indicator, strength,
-rule, fields and recruiter, whatever disclosure they come from. A later disclosure repeating
-what an earlier one showed is therefore nothing new.
+rule, fields, recruiter and supplier, whatever disclosure they come from. A later disclosure
+repeating what an earlier one showed is therefore nothing new.
 """
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
+from laboursight_schemas.entities import SourceContradiction
 from laboursight_schemas.findings import (
     CONTEXT_INDICATORS,
     FindingsComputed,
     Indicator,
     ReasonCode,
+    ReasonSubject,
     Strength,
 )
 
-Identity = tuple[Indicator, Strength, str, tuple[str, ...], str | None]
+Identity = tuple[ReasonSubject, Strength, str, tuple[str, ...], str | None, str | None]
 
 
 class Evidenced(Protocol):
     """A reason, as risk keeps it or as an alert carries it (``ReasonCode``)."""
 
     @property
-    def indicator(self) -> Indicator: ...
+    def indicator(self) -> ReasonSubject: ...
     @property
     def strength(self) -> Strength: ...
     @property
@@ -38,6 +44,13 @@ class Evidenced(Protocol):
     def fields(self) -> Sequence[str]: ...
     @property
     def recruiter_id(self) -> str | None: ...
+    @property
+    def supplier_id(self) -> str | None: ...
+
+
+def is_indicator(subject: ReasonSubject) -> TypeGuard[Indicator]:
+    """Whether a reason's subject is an indicator found, not two sources that disagree."""
+    return subject != "source_contradiction"
 
 
 def identity(reason: Evidenced) -> Identity:
@@ -47,17 +60,19 @@ def identity(reason: Evidenced) -> Identity:
         reason.rule_id,
         tuple(sorted(reason.fields)),
         reason.recruiter_id,
+        reason.supplier_id,
     )
 
 
 @dataclass(frozen=True)
 class Reason:
-    indicator: Indicator
+    indicator: ReasonSubject
     strength: Strength
     rule_id: str
     fields: tuple[str, ...]
     disclosure_id: str
     recruiter_id: str | None = None
+    supplier_id: str | None = None
 
     def code(self) -> ReasonCode:
         return ReasonCode(
@@ -68,6 +83,7 @@ class Reason:
             disclosure_id=self.disclosure_id,
             clears_with=clears_with(self.indicator),
             recruiter_id=self.recruiter_id,
+            supplier_id=self.supplier_id,
         )
 
 
@@ -128,12 +144,36 @@ def watchlist_of(computed: FindingsComputed) -> tuple[tuple[Reason, ...], tuple[
     )
 
 
+def disagreeing(contradictions: Sequence[SourceContradiction]) -> tuple[Reason, ...]:
+    """What a source-contradiction review stands on: one reason per side of each contradiction
+    that states its account (a side that says nothing of the link has no disclosure to name)."""
+    return tuple(
+        Reason(
+            "source_contradiction",
+            "weak",
+            f"source.{c.kind}",
+            (field,),
+            disclosure_id,
+            recruiter_id=c.recruiter_id,
+            supplier_id=c.supplier_id,
+        )
+        for c in contradictions
+        for disclosure_id, field in (
+            (c.recruiter_disclosure_id, c.recruiter_field),
+            (c.supplier_disclosure_id, c.supplier_field),
+        )
+        if disclosure_id is not None and field is not None
+    )
+
+
 def carried(reasons: tuple[Reason, ...], recruiter_id: str) -> tuple[Reason, ...]:
     """A recruiter's reasons as a supplier it staffs carries them."""
     return tuple(replace(r, recruiter_id=recruiter_id) for r in reasons)
 
 
-def clears_with(indicator: Indicator) -> str:
+def clears_with(indicator: ReasonSubject) -> str:
+    if indicator == "source_contradiction":
+        return _SOURCES_AGREE
     if indicator == "watchlist_match":
         return _NOT_THE_LISTED_ENTITY
     return CLEARS_WITH.get(indicator, _GENERIC)
@@ -143,6 +183,11 @@ def clears_with(indicator: Indicator) -> str:
 _NOT_THE_LISTED_ENTITY = (
     "An analyst's review establishing that the entity is not the listed one (another "
     "registration, address or ownership), or a later disclosure whose names no longer match."
+)
+# Neither source is believed over the other: the two accounts must come to agree.
+_SOURCES_AGREE = (
+    "Later disclosures of the recruiter and the supplier that agree on this, or records an "
+    "analyst has checked showing which account is right."
 )
 _GENERIC = (
     "A later disclosure in which the fields named here no longer show this indicator, with "

@@ -9,21 +9,41 @@ contradicts itself when:
   recruiter placing workers at a supplier that does not name it among its recruiters, or the
   reverse);
 - ``workers``: both declare it and give different numbers of workers;
-- ``workforce``: the recruiter places more workers there than the supplier's whole workforce.
+- ``workforce``: the recruiter places more workers there than the supplier's whole workforce;
+- ``fees``: one side's latest disclosure shows workers bearing recruitment fees or costs and the
+  other's, assessed for them, shows none (the recruiter's fee lines against the supplier's
+  recruitment costs, either way round).
 
 Nothing is resolved to either reading: both are kept, each with the disclosure and field that
 says it, on the profiles of both ends, for the analyst. A side that has not disclosed, or a
-number one side does not give, is unknown, never a contradiction.
+number one side does not give, or fees one side could not be assessed for, is unknown, never
+a contradiction.
 """
 
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from laboursight_schemas.disclosure import EntityKind
+from laboursight_schemas.entities import ContradictionKind, SourceContradiction
 
-from .profile import ContradictionKind, Link, Profile, SourceContradiction
+from .profile import Link, Profile
 
 Key = tuple[EntityKind, str]
+# A side's account: the disclosure and the field of it that says it; None when it says nothing.
+Side = tuple[str, str] | None
+
+# Where each side's disclosure states the fees its workers bore.
+RECRUITER_FEES = "$.fee_lines"
+SUPPLIER_FEES = "$.recruitment_costs"
+# What each says, by whether its workers bore fees.
+RECRUITER_SAYS = {
+    True: "the workers it placed bore recruitment fees or related costs",
+    False: "no worker it placed bore any recruitment fee or related cost",
+}
+SUPPLIER_SAYS = {
+    True: "its workers bore recruitment fees or related costs",
+    False: "none of its workers bore any recruitment fee or related cost",
+}
 
 
 def between(recruiter: Profile, supplier: Profile) -> tuple[SourceContradiction, ...]:
@@ -94,6 +114,20 @@ def between(recruiter: Profile, supplier: Profile) -> tuple[SourceContradiction,
                 f"{supplier.own.disclosure_id})",
             )
         )
+    if (placed or named) is not None and recruiter.own is not None and supplier.own is not None:
+        placed_paid, employed_paid = recruiter.own.workers_bore_fees, supplier.own.workers_bore_fees
+        if placed_paid is not None and employed_paid is not None and placed_paid != employed_paid:
+            found.append(
+                _contradiction(
+                    "fees",
+                    rid,
+                    sid,
+                    RECRUITER_SAYS[placed_paid],
+                    (recruiter.own.disclosure_id, RECRUITER_FEES),
+                    SUPPLIER_SAYS[employed_paid],
+                    (supplier.own.disclosure_id, SUPPLIER_FEES),
+                )
+            )
     return tuple(found)
 
 
@@ -137,17 +171,51 @@ def _pair(
 ) -> SourceContradiction:
     link = placed or named
     assert link is not None
+    return _contradiction(
+        kind,
+        link.recruiter_id,
+        link.supplier_id,
+        recruiter_says,
+        _side(placed),
+        supplier_says,
+        _side(named),
+    )
+
+
+def _contradiction(
+    kind: ContradictionKind,
+    recruiter_id: str,
+    supplier_id: str,
+    recruiter_says: str,
+    recruiter: Side,
+    supplier_says: str,
+    supplier: Side,
+) -> SourceContradiction:
     return SourceContradiction(
         kind=kind,
-        recruiter_id=link.recruiter_id,
-        supplier_id=link.supplier_id,
+        recruiter_id=recruiter_id,
+        supplier_id=supplier_id,
         recruiter_says=recruiter_says,
-        recruiter_disclosure_id=None if placed is None else placed.disclosure_id,
-        recruiter_field=None if placed is None else placed.field,
+        recruiter_disclosure_id=None if recruiter is None else recruiter[0],
+        recruiter_field=None if recruiter is None else recruiter[1],
         supplier_says=supplier_says,
-        supplier_disclosure_id=None if named is None else named.disclosure_id,
-        supplier_field=None if named is None else named.field,
+        supplier_disclosure_id=None if supplier is None else supplier[0],
+        supplier_field=None if supplier is None else supplier[1],
+        explanation=(
+            f"Recruiter {recruiter_id} and supplier {supplier_id} disagree: the recruiter says "
+            f"{recruiter_says}{_where(recruiter)}; the supplier says {supplier_says}"
+            f"{_where(supplier)}. Neither account is taken over the other: ask both for their "
+            "records."
+        ),
     )
+
+
+def _side(link: Link | None) -> Side:
+    return None if link is None else (link.disclosure_id, link.field)
+
+
+def _where(side: Side) -> str:
+    return "" if side is None else f" (disclosure {side[0]}, {side[1]})"
 
 
 def _workers(link: Link) -> str:

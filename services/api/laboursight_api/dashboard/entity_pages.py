@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_api import entity_queries, keyset
@@ -20,6 +20,7 @@ from laboursight_api.case_views import summary
 from laboursight_api.cursors import Position
 from laboursight_api.entities import KINDS, latest_screening, screenings_of
 from laboursight_api.entity_queries import EntityQuery
+from laboursight_api.evidence_routes import pack_response
 from laboursight_schemas import collections
 from laboursight_schemas.collections import entity_key
 from laboursight_schemas.envelope import now
@@ -36,6 +37,7 @@ Db = AsyncDatabase[dict[str, Any]]
 Reader = Annotated[Viewer, Depends(page("read entities"))]
 # The entity page shows findings and alerts beside the profile.
 EntityReader = Annotated[Viewer, Depends(page("read entities", "read findings", "read alerts"))]
+Exporter = Annotated[Viewer, Depends(page("export evidence"))]
 ALERTS_SHOWN: Final = 20
 CASES_SHOWN: Final = 10
 
@@ -169,40 +171,90 @@ async def entity_list(request: Request, viewer: Reader, ctx: Ctx) -> HTMLRespons
     return render(request, "entities.html", viewer=viewer, rows=rows, more=more, filters=filters)
 
 
+@dataclass(frozen=True)
+class Grounds:
+    """One rule's reason for one finding: its explanation and the fields it read."""
+
+    indicator: str
+    strength: str
+    rule_id: str
+    explanation: str
+    fields: list[tuple[str, Any]]
+    rule_set_version: str
+
+
+def grounds(findings: list[dict[str, Any]]) -> list[Grounds]:
+    """A finding's evidence, one row per rule and explanation rather than per field: a rule
+    that reads seven fields says why once."""
+    rows: dict[tuple[int, str, str], Grounds] = {}
+    for n, f in enumerate(findings):
+        for e in f["evidence"]:
+            row = rows.setdefault(
+                (n, e["rule_id"], e["explanation"]),
+                Grounds(
+                    f["indicator"],
+                    f["strength"],
+                    e["rule_id"],
+                    e["explanation"],
+                    [],
+                    f["rule_set_version"],
+                ),
+            )
+            row.fields.append((e["field"], e["value"]))
+    return list(rows.values())
+
+
+def _says(link: dict[str, Any]) -> str:
+    """What one side's disclosure says of a link: the workers, the share, or just the field."""
+    workers, share = link.get("workers"), link.get("workforce_share")
+    said = [
+        f"{workers} workers" if workers is not None else None,
+        f"{share * 100:.0f} % of the workforce" if share is not None else None,
+    ]
+    return f"the {link['declared_by']} says " + (
+        ", ".join(s for s in said if s) or f"it is linked ({link['field']})"
+    )
+
+
 async def _neighbours(
     db: Db, tenant_id: str, profile: dict[str, Any]
 ) -> tuple[list[charts.Neighbour], list[charts.Neighbour]]:
-    """The recruiters that staff the entity and the suppliers it staffs, with their levels."""
+    """The recruiters that staff the entity and the suppliers it staffs, with their levels:
+    one per counterpart, however many disclosures name the link (both sides may)."""
     own_id, kind = profile["entity_id"], profile["entity_kind"]
-    links = profile.get("links", [])
-    ends = [
-        ("recruiter", link["recruiter_id"])
-        if kind == "supplier"
-        else ("supplier", link["supplier_id"])
-        for link in links
-    ]
+    end_kind = "recruiter" if kind == "supplier" else "supplier"
+    said: dict[str, list[str]] = {}
+    for link in profile.get("links", []):
+        end_id = link["recruiter_id"] if kind == "supplier" else link["supplier_id"]
+        if end_id != own_id:
+            said.setdefault(end_id, []).append(_says(link))
     levels = {
-        (d["entity_kind"], d["entity_id"]): d.get("risk_level")
+        d["entity_id"]: d.get("risk_level")
         async for d in db[collections.ENTITIES].find(
             {
                 "tenant_id": tenant_id,
-                "_id": {"$in": [entity_key(tenant_id, k, e) for k, e in ends]},
+                "_id": {"$in": [entity_key(tenant_id, end_kind, e) for e in said]},
             },
-            {"entity_kind": 1, "entity_id": 1, "risk_level": 1},
+            {"entity_id": 1, "risk_level": 1},
         )
     }
-    found = []
-    for (end_kind, end_id), link in zip(ends, links, strict=True):
-        share = link.get("workforce_share")
-        workers = link.get("workers")
-        said = [
-            f"{workers} workers" if workers is not None else None,
-            f"{share * 100:.0f} % of the workforce" if share is not None else None,
-        ]
-        label = ", ".join(s for s in said if s) or link["field"]
-        if end_id != own_id:
-            found.append(charts.Neighbour(end_kind, end_id, levels.get((end_kind, end_id)), label))
+    found = [
+        charts.Neighbour(end_kind, end_id, levels.get(end_id), "; ".join(parts))
+        for end_id, parts in said.items()
+    ]
     return (found, []) if kind == "supplier" else ([], found)
+
+
+async def _profile(db: Db, tenant_id: str, kind: str, entity_id: str) -> dict[str, Any]:
+    """The entity's risk profile in the viewer's tenant; a not-found page when it has none."""
+    if kind not in KINDS:
+        raise not_found("such kind of entity")
+    profile = await db[collections.ENTITIES].find_one(
+        {"_id": entity_key(tenant_id, kind, entity_id), "tenant_id": tenant_id}
+    )
+    if profile is None:
+        raise not_found(f"{kind} {entity_id!r}")
+    return profile
 
 
 @router.get(f"{PATH}/entities/{{kind}}/{{entity_id}}", response_class=HTMLResponse)
@@ -210,14 +262,9 @@ async def entity_page(
     request: Request, kind: str, entity_id: str, viewer: EntityReader, ctx: Ctx
 ) -> HTMLResponse:
     tenant = viewer.tenant_id
-    if kind not in KINDS:
-        raise not_found("such kind of entity")
-    profile = await ctx.db[collections.ENTITIES].find_one(
-        {"_id": entity_key(tenant, kind, entity_id), "tenant_id": tenant}
-    )
-    if profile is None:
-        raise not_found(f"{kind} {entity_id!r}")
+    profile = await _profile(ctx.db, tenant, kind, entity_id)
     latest = await latest_screening(ctx, tenant, profile)
+    context = [] if latest is None else latest.get("context") or []
     screenings = await screenings_of(ctx, tenant, profile)
     left, right = await _neighbours(ctx.db, tenant, profile)
     alerts = (
@@ -251,5 +298,24 @@ async def entity_page(
         links=left + right,
         alerts=await Explained(ctx, tenant).items(alerts),
         cases=[summary(case_of(d), at) async for d in cases],
-        evidence_url=f"/v1/entities/{entity_id}/evidence?kind={kind}",
+        grounds=grounds([] if latest is None else latest.get("findings") or []),
+        matches=[c["watchlist"] for c in context if c.get("watchlist")],
+        # One line per explanation: several fields may give the same good and origin.
+        inherent=list(
+            dict.fromkeys(
+                (c["indicator"], e["explanation"])
+                for c in context
+                if not c.get("watchlist")
+                for e in c["evidence"]
+            )
+        ),
+        evidence_url=f"{PATH}/entities/{kind}/{entity_id}/evidence",
     )
+
+
+@router.get(f"{PATH}/entities/{{kind}}/{{entity_id}}/evidence")
+async def evidence_pack(kind: str, entity_id: str, viewer: Exporter, ctx: Ctx) -> Response:
+    """The evidence pack that ``GET /v1/entities/{id}/evidence`` gives, on the session's key:
+    a browser cannot send the api's bearer key with a link."""
+    profile = await _profile(ctx.db, viewer.tenant_id, kind, entity_id)
+    return await pack_response(ctx.db, viewer.tenant_id, entity_id, profile["entity_kind"], "zip")

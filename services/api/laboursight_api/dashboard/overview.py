@@ -32,6 +32,7 @@ OVERDUE_SHOWN: Final = 10
 RISEN_SHOWN: Final = 20
 # The screenings of the week read to find risers: newest first, at most this many.
 WEEK_SCAN: Final = 2000
+NOT_SCORED: Final = "not scored"
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,9 @@ async def screened_per_day(db: Db, tenant_id: str, today: date) -> list[tuple[da
 
 
 async def risen_this_week(db: Db, tenant_id: str, at: datetime) -> list[Riser]:
-    """Entities whose latest screening of the last 7 days judged them higher than the one
-    before the week (or, new this week, than their first of the week)."""
+    """Entities whose latest screening of the last 7 days judged them higher than their last
+    one before the week; an entity first screened this week rose from ``not scored`` when it
+    came in at medium or above (a new low one is no news)."""
     week_ago = at - timedelta(days=7)
     findings = db[collections.FINDINGS]
     recent = (
@@ -114,11 +116,8 @@ async def risen_this_week(db: Db, tenant_id: str, at: datetime) -> list[Riser]:
         .to_list()
     )
     latest: dict[tuple[str, str], str] = {}
-    first: dict[tuple[str, str], str] = {}
     for doc in recent:
-        key = (doc["entity_kind"], doc["entity_id"])
-        latest.setdefault(key, doc["judgement"]["risk_level"])
-        first[key] = doc["judgement"]["risk_level"]
+        latest.setdefault((doc["entity_kind"], doc["entity_id"]), doc["judgement"]["risk_level"])
     if not latest:
         return []
     before = findings.aggregate(
@@ -139,11 +138,16 @@ async def risen_this_week(db: Db, tenant_id: str, at: datetime) -> list[Riser]:
             },
         ]
     )
-    baseline = dict(first)
+    baseline = dict.fromkeys(latest, NOT_SCORED)
     async for row in await before:
         baseline[(row["_id"]["kind"], row["_id"]["id"])] = row["level"]
     rose = sorted(
-        (k for k, level in latest.items() if _rank(level) > _rank(baseline[k])),
+        (
+            k
+            for k, level in latest.items()
+            if _rank(level) > _rank(baseline[k])
+            and (baseline[k] != NOT_SCORED or _rank(level) >= _rank("medium"))
+        ),
         key=lambda k: (-_rank(latest[k]), k),
     )[:RISEN_SHOWN]
     names = {

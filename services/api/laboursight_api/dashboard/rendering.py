@@ -7,6 +7,8 @@ from typing import Any, Final
 import pycountry
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from .nav import SECTIONS
+
 TEMPLATES: Final = Path(__file__).with_name("templates")
 LEVELS: Final = ("low", "medium", "high", "critical")
 
@@ -32,6 +34,17 @@ def words(slug: str | None) -> str:
     return "—" if slug is None else slug.replace("_", " ")
 
 
+def disclosed(value: Any) -> str:
+    """A disclosed value as an analyst reads it: ``yes``/``no`` rather than Python's True."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "not given"
+    if isinstance(value, list):
+        return ", ".join(disclosed(v) for v in value)
+    return str(value)
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
@@ -49,7 +62,9 @@ def environment() -> Environment:
         "country_name": country_name,
         "words": words,
         "percent": percent,
+        "disclosed": disclosed,
     }
     env.filters.update(filters)
     env.globals["LEVELS"] = LEVELS
+    env.globals["SECTIONS"] = SECTIONS
     return env

@@ -58,14 +58,37 @@ def projected(point: Point) -> str:
     return f"{x:.0f} {y:.0f}"
 
 
+def unwrapped(points: list[Point]) -> list[Point]:
+    """The ring with no step longer than half the globe: a ring that crosses the antimeridian
+    (Fiji, Chukotka) goes on past ±180° instead of drawing a line across the whole map."""
+    kept: list[Point] = []
+    for lon, lat in points:
+        if kept:
+            while lon - kept[-1][0] > 180:
+                lon -= 360
+            while lon - kept[-1][0] < -180:
+                lon += 360
+        kept.append((lon, lat))
+    return kept
+
+
+def copies(points: list[Point]) -> list[list[Point]]:
+    """The ring, and where it runs past one edge of the map, its copy at the other edge (the
+    map's box clips both)."""
+    west, east = min(lon for lon, _ in points), max(lon for lon, _ in points)
+    shifts = [0.0] + ([-360.0] if east > 180 else []) + ([360.0] if west < -180 else [])
+    return [[(lon + shift, lat) for lon, lat in points] for shift in shifts]
+
+
 def path_of(polygons: list[list[list[int]]], arcs: list[list[Point]]) -> str:
     parts = []
     for polygon in polygons:
         for indexes in polygon:
-            points = [projected(p) for p in ring(indexes, arcs)]
-            # Consecutive points that round to the same place add bytes and nothing else.
-            kept = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
-            parts.append("M" + "L".join(kept) + "Z")
+            for ring_copy in copies(unwrapped(ring(indexes, arcs))):
+                points = [projected(p) for p in ring_copy]
+                # Consecutive points that round to the same place add bytes and nothing else.
+                kept = [p for i, p in enumerate(points) if i == 0 or p != points[i - 1]]
+                parts.append("M" + "L".join(kept) + "Z")
     return "".join(parts)
 
 
