@@ -240,6 +240,11 @@ async def test_an_alert_is_in_one_case_or_dismissed_never_both(
         "SUP-D2": ("dismissed", None),
         "SUP-D4": ("open", None),
     }
+    # Once risk has recorded the dismissal, an open alert is one that reopened on new evidence.
+    await db[collections.ALERTS].update_one(
+        {"_id": two["alert_id"]}, {"$set": {"dismissal_id": "recorded", "status": "open"}}
+    )
+    assert (await level_alert(api, analyst, "SUP-D2"))["status"] == "open"
 
 
 async def test_the_alerts_of_one_entity_join_one_case(

@@ -176,8 +176,10 @@ def item(
 ) -> AlertItem:
     alert = document["alert"]
     status = document.get("status", "open")
-    if status == "open" and decision is not None:
-        # Decided at the api, not yet recorded on the alert by risk: say what it will be.
+    recorded = document.get("case_id") is not None or document.get("dismissal_id") is not None
+    if status == "open" and decision is not None and not recorded:
+        # Decided at the api, not yet recorded on the alert by risk: say what it will be. Once
+        # risk has recorded a decision, an open alert is one that reopened since.
         status = "dismissed" if decision.case_id is None else "triaged"
     return AlertItem(
         alert_id=document["_id"],
