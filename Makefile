@@ -175,7 +175,7 @@ containers-demo: images compose-tool
 # The demo above, then part of the test suite on the testcontainers route (tests/infra.py):
 # tansu and mongod started from the stand-in images through podman's API, no fallback to the
 # embedded servers, no Ryuk (its image would be pulled); every container removed afterwards.
-CONTAINER_TESTS ?= tests/e2e/test_pipeline.py tests/e2e/test_cloudevents.py tests/runtime/test_pipeline_broker.py
+CONTAINER_TESTS ?= tests/e2e tests/integration tests/runtime/test_pipeline_broker.py
 test-containers: containers-demo
 	@rm -f $(PODMAN_SOCKET)
 	@$(PODMAN) system service --time=0 unix://$(PODMAN_SOCKET) >$(TOOLS)/containers/podman.log 2>&1 & \

@@ -26,7 +26,7 @@ from laboursight_schemas.collections import entity_key
 from laboursight_schemas.envelope import now
 from laboursight_schemas.findings import RISK_LEVELS
 
-from . import charts
+from . import charts, entity_views
 from .access import Ctx, PageRoute, Refusal, Viewer, not_found, page, render
 from .geography import country_risks, outlines
 from .paging import PAGE_SIZE, next_link, start
@@ -171,51 +171,6 @@ async def entity_list(request: Request, viewer: Reader, ctx: Ctx) -> HTMLRespons
     return render(request, "entities.html", viewer=viewer, rows=rows, more=more, filters=filters)
 
 
-@dataclass(frozen=True)
-class Grounds:
-    """One rule's reason for one finding: its explanation and the fields it read."""
-
-    indicator: str
-    strength: str
-    rule_id: str
-    explanation: str
-    fields: list[tuple[str, Any]]
-    rule_set_version: str
-
-
-def grounds(findings: list[dict[str, Any]]) -> list[Grounds]:
-    """A finding's evidence, one row per rule and explanation rather than per field: a rule
-    that reads seven fields says why once."""
-    rows: dict[tuple[int, str, str], Grounds] = {}
-    for n, f in enumerate(findings):
-        for e in f["evidence"]:
-            row = rows.setdefault(
-                (n, e["rule_id"], e["explanation"]),
-                Grounds(
-                    f["indicator"],
-                    f["strength"],
-                    e["rule_id"],
-                    e["explanation"],
-                    [],
-                    f["rule_set_version"],
-                ),
-            )
-            row.fields.append((e["field"], e["value"]))
-    return list(rows.values())
-
-
-def _says(link: dict[str, Any]) -> str:
-    """What one side's disclosure says of a link: the workers, the share, or just the field."""
-    workers, share = link.get("workers"), link.get("workforce_share")
-    said = [
-        f"{workers} workers" if workers is not None else None,
-        f"{share * 100:.0f} % of the workforce" if share is not None else None,
-    ]
-    return f"the {link['declared_by']} says " + (
-        ", ".join(s for s in said if s) or f"it is linked ({link['field']})"
-    )
-
-
 async def _neighbours(
     db: Db, tenant_id: str, profile: dict[str, Any]
 ) -> tuple[list[charts.Neighbour], list[charts.Neighbour]]:
@@ -227,7 +182,7 @@ async def _neighbours(
     for link in profile.get("links", []):
         end_id = link["recruiter_id"] if kind == "supplier" else link["supplier_id"]
         if end_id != own_id:
-            said.setdefault(end_id, []).append(_says(link))
+            said.setdefault(end_id, []).append(entity_views.says(link))
     levels = {
         d["entity_id"]: d.get("risk_level")
         async for d in db[collections.ENTITIES].find(
@@ -298,17 +253,9 @@ async def entity_page(
         links=left + right,
         alerts=await Explained(ctx, tenant).items(alerts),
         cases=[summary(case_of(d), at) async for d in cases],
-        grounds=grounds([] if latest is None else latest.get("findings") or []),
+        grounds=entity_views.grounds([] if latest is None else latest.get("findings") or []),
         matches=[c["watchlist"] for c in context if c.get("watchlist")],
-        # One line per explanation: several fields may give the same good and origin.
-        inherent=list(
-            dict.fromkeys(
-                (c["indicator"], e["explanation"])
-                for c in context
-                if not c.get("watchlist")
-                for e in c["evidence"]
-            )
-        ),
+        inherent=entity_views.inherent(context),
         evidence_url=f"{PATH}/entities/{kind}/{entity_id}/evidence",
     )
 
