@@ -15,7 +15,6 @@ run`) every second while the project is up.
 
 import json
 import os
-import queue
 import socket
 import subprocess
 import sys
@@ -23,12 +22,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import httpx
-from standardwebhooks import Webhook
+
+from laboursight_runtime.local.receiver import WebhookReceiver
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILES = (ROOT / "docker-compose.yml", ROOT / "deploy" / "compose.local-servers.yml")
@@ -37,8 +35,6 @@ PROJECT = "laboursight-demo"
 TENANT = "demo"
 READY_TIMEOUT_S = 120.0
 WEBHOOK_TIMEOUT_S = 60.0
-
-Delivery = tuple[bytes, dict[str, str]]
 
 
 class DemoFailed(Exception):
@@ -107,35 +103,6 @@ class HealthChecks(threading.Thread):
                 subprocess.run(["podman", "healthcheck", "run", container], capture_output=True)
 
 
-class Receiver:
-    """Takes every POST on `host` and keeps its body and headers; checks nothing itself."""
-
-    def __init__(self, host: str) -> None:
-        self.deliveries: queue.Queue[Delivery] = queue.Queue()
-        deliveries = self.deliveries
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", 0)))
-                deliveries.put((body, {k.lower(): v for k, v in self.headers.items()}))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -187,9 +154,10 @@ def through_the_stack(env: dict[str, str], api: str, timings: dict[str, float]) 
         submitter = create_key(env, "submitter", "--entity", "SUP-GLOVES-07")
     network = json.loads(podman("network", "inspect", f"{PROJECT}_default"))[0]
     gateway = network["subnets"][0]["gateway"]
-    receiver = Receiver(gateway)
+    receiver = WebhookReceiver(host=gateway)
+    receiver.start()
     try:
-        url = f"http://host.containers.internal:{receiver.port}/webhooks/laboursight"
+        url = receiver.url_at("host.containers.internal")
         with httpx.Client(base_url=api, timeout=10) as client:
             response = client.post(
                 "/v1/subscriptions",
@@ -198,7 +166,7 @@ def through_the_stack(env: dict[str, str], api: str, timings: dict[str, float]) 
             )
             if response.status_code != 201:
                 raise DemoFailed(f"subscription refused: {response.status_code} {response.text}")
-            secret = response.json()["secret"]
+            receiver.secret = response.json()["secret"]
             say(f"subscribed {url} (the host, at the gateway {gateway})")
             with step("disclosure submitted -> signed webhook received", timings):
                 response = client.post(
@@ -210,10 +178,13 @@ def through_the_stack(env: dict[str, str], api: str, timings: dict[str, float]) 
                     raise DemoFailed(f"disclosure refused: {response.status_code} {response.text}")
                 say(f"submitted {SAMPLE.name}: 202 {response.json()['disclosure_id']}")
                 try:
-                    body, headers = receiver.deliveries.get(timeout=WEBHOOK_TIMEOUT_S)
-                except queue.Empty:
-                    raise DemoFailed(f"no webhook within {WEBHOOK_TIMEOUT_S:g} s") from None
-        event = Webhook(secret).verify(body, headers)
+                    receiver.wait_for(lambda _: True, WEBHOOK_TIMEOUT_S)
+                except TimeoutError:
+                    raise DemoFailed(
+                        f"no webhook with a valid signature within {WEBHOOK_TIMEOUT_S:g} s "
+                        f"({receiver.rejected} refused for a wrong signature)"
+                    ) from None
+        event, headers = receiver.accepted[0]
         alert = event["data"]
         say(
             f"webhook {headers['webhook-id']}: signature verified (standardwebhooks); "
@@ -221,7 +192,7 @@ def through_the_stack(env: dict[str, str], api: str, timings: dict[str, float]) 
             f"{alert['entity_id']}, {alert['risk_level']} (score {alert['score']})"
         )
     finally:
-        receiver.close()
+        receiver.stop()
 
 
 def leftovers() -> list[str]:

@@ -13,20 +13,30 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 class WebhookReceiver:
     def __init__(
-        self, on_alert: Callable[[dict[str, Any], dict[str, str]], None] | None = None
+        self,
+        on_alert: Callable[[dict[str, Any], dict[str, str]], None] | None = None,
+        host: str = "127.0.0.1",
     ) -> None:
         self.secret: str | None = None
         self.accepted: list[tuple[dict[str, Any], dict[str, str]]] = []
         self.rejected = 0
         self._on_alert = on_alert
         self._arrived = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        # ``host``: where it listens; containers reach the host at their network's gateway.
+        self._server = ThreadingHTTPServer((host, 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/webhooks/laboursight"
+        return self.url_at(str(self._server.server_address[0]))
+
+    def url_at(self, host: str) -> str:
+        """Its URL under another name for the host it listens on."""
+        return f"http://{host}:{self.port}/webhooks/laboursight"
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         receiver = self

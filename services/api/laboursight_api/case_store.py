@@ -121,12 +121,7 @@ class CaseStore:
         )
 
     async def decision(self, tenant_id: str, alert_id: str) -> Decision | None:
-        found = await self._cases.find_one(
-            {"tenant_id": tenant_id, "alert_ids": alert_id}, {"type": True}
-        )
-        if found is None:
-            return None
-        return Decision(found["_id"] if found["type"] == "case" else None)
+        return (await self.decisions_of(tenant_id, [alert_id])).get(alert_id)
 
     async def decisions_of(self, tenant_id: str, alert_ids: Collection[str]) -> dict[str, Decision]:
         """What became of each of ``alert_ids`` that is decided: its case, or its dismissal.
@@ -141,7 +136,6 @@ class CaseStore:
         return {
             alert_id: Decision(document["_id"] if document["type"] == "case" else None)
             async for document in cursor
-            if document["type"] in ("case", "dismissal")
             for alert_id in document["alert_ids"]
             if alert_id in wanted
         }
