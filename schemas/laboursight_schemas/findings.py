@@ -276,8 +276,9 @@ indicator appeared for it; ``forced_labour`` the forced-labour threshold was met
 ``watchlist_review`` (alert data 1.3) the entity's latest disclosure possibly matches a watchlist
 entry, for an analyst to review: it never changes the entity's level or score;
 ``source_contradiction`` (alert data 1.4) the entity and the far end of one of its recruitment
-links disagree (what each disclosure says is on both profiles), for an analyst to review both
-disclosures: it never changes either's level or score."""
+links disagree about the workers placed or the fees they bore (what each disclosure says is on
+both profiles; a link only one side lists is shown there and asks for no review), for an
+analyst to review both disclosures: it never changes either's level or score."""
 # What a reason stands on: an indicator, or (alert data 1.4) two sources that disagree.
 ReasonSubject = Indicator | Literal["source_contradiction"]
 AlertStatus = Literal["open", "triaged", "dismissed", "resolved"]

@@ -69,6 +69,16 @@ async def test_a_contradiction_raises_a_review_on_both_ends_naming_both_disclosu
     assert (settled[SUP].risk_level, settled[SUP].score) == ("low", 10)
 
 
+async def test_a_link_only_one_side_lists_is_shown_on_both_and_asks_for_no_review() -> None:
+    settled = Settled()
+    published = await settled.apply(
+        recruiter("REC-1", "low", placements=[("SUP-1", 30)]), supplier("SUP-1", "low")
+    )
+    assert "source_contradiction" not in {a.alert_type for a in published}
+    for key in (REC, SUP):
+        assert [c.kind for c in settled[key].source_contradictions] == ["unlisted"]
+
+
 async def test_a_new_contradiction_is_added_the_same_again_is_nothing_and_none_left_resolves() -> (
     None
 ):
@@ -92,22 +102,23 @@ async def test_a_new_contradiction_is_added_the_same_again_is_nothing_and_none_l
     # The same contradiction from the recruiter's next disclosure: nothing new.
     again = recruiter("REC-1", "high", placements=[("SUP-1", 30)], end="2026-06-30")
     assert reviews(await settled.apply(again)) == {}
-    # A second supplier that does not list the recruiter: new evidence on the recruiter's.
+    # A second supplier that counts other workers from the recruiter: new evidence on the
+    # recruiter's.
     added = reviews(
         await settled.apply(
             recruiter("REC-1", "high", placements=[("SUP-1", 30), ("SUP-2", 5)], end="2026-09-30"),
-            supplier("SUP-2", "low"),
+            supplier("SUP-2", "low", recruiters=[("REC-1", 9, 0.1)]),
         )
     )
     assert isinstance(added["REC-1"], AlertUpdated)
     assert (added["REC-1"].change, added["REC-1"].revision) == ("evidence_added", 1)
     assert added["REC-1"].summary.startswith(
         "New evidence for Recruiter REC-1: recruiter REC-1 and supplier SUP-2 disagree about "
-        "whether the recruiter staffs the supplier: review both disclosures."
+        "the number of workers placed: review both disclosures."
     )
     assert added["REC-1"].reasons[-1].supplier_id == "SUP-2"
-    # The recruiter stops placing at SUP-2, and charges no more fees: nothing is left, on any
-    # of the three.
+    # The recruiter stops placing at SUP-2, and charges no more fees: nothing to review is
+    # left on any of the three, only SUP-2's listing of a recruiter that does not name it.
     resolved = reviews(
         await settled.apply(
             fees_assessed(
@@ -121,8 +132,11 @@ async def test_a_new_contradiction_is_added_the_same_again_is_nothing_and_none_l
     for alert in resolved.values():
         assert isinstance(alert, AlertUpdated)
         assert (alert.change, alert.status) == ("resolved", "resolved")
-        assert "no longer disagree" in alert.summary
-    assert settled[REC].source_contradictions == settled[SUP].source_contradictions == ()
+        assert "no longer disagree about the workers placed or the fees" in alert.summary
+    assert settled[SUP].source_contradictions == ()
+    assert [(c.kind, c.supplier_id) for c in settled[REC].source_contradictions] == [
+        ("unlisted", "SUP-2")
+    ]
     # Fees again: the resolved reviews of the pair reopen, afresh.
     charging = recruiter("REC-1", "high", placements=[("SUP-1", 30)], end="2027-03-31")
     reopened = reviews(await settled.apply(charging))

@@ -101,7 +101,7 @@ def resolved(alert_type: AlertType, who: str, after: Profile, disclosure_id: str
     if alert_type == "source_contradiction":
         return (
             f"Resolved: after disclosure {disclosure_id}, {who} and the far ends of its "
-            "recruitment links no longer disagree."
+            "recruitment links no longer disagree about the workers placed or the fees they bore."
         )
     return (
         f"Resolved: disclosure {disclosure_id} of {who} no longer meets the ILO/EC indicator "
