@@ -6,6 +6,8 @@ import re
 import httpx
 import pytest
 
+from laboursight_api.dashboard.rendering import ALERT_TYPE_LABELS, ALERT_TYPES
+from laboursight_schemas import collections
 from tests.dashboard.conftest import SUPPLIER_ID, THEIR_SUPPLIER_ID, Db, key_of, post_form, sign_in
 
 pytestmark = pytest.mark.integration
@@ -93,3 +95,27 @@ async def test_another_tenants_alert_and_case_are_not_found_pages(
             mine, "/dashboard/inbox", f"{their_case}/changes", action="acknowledged"
         )
         assert change.status_code == 404
+
+
+async def test_the_inbox_names_each_alerts_type_and_filters_by_it(
+    browser: httpx.AsyncClient, db: Db
+) -> None:
+    await sign_in(browser, await key_of(db, "analyst"))
+    every = await browser.get("/dashboard/inbox")
+    raised = await db[collections.ALERTS].distinct("alert_type", {"alert.entity_id": SUPPLIER_ID})
+    assert "risk_level" in raised
+    assert len(raised) > 1
+    assert "<td>Risk level</td>" in every.text
+    assert len(alert_ids(every)) == len(raised)
+    only = await browser.get("/dashboard/inbox", params={"alert_type": "risk_level"})
+    assert only.status_code == 200
+    assert len(alert_ids(only)) == 1
+    assert '<option value="risk_level" selected>Risk level</option>' in only.text
+    assert "<td>Strong indicator</td>" not in only.text
+    unknown = await browser.get("/dashboard/inbox", params={"alert_type": "gossip"})
+    assert unknown.status_code == 422
+    assert "alert_type must be one of" in unknown.text
+
+
+def test_every_alert_type_has_a_label_of_its_own() -> None:
+    assert set(ALERT_TYPE_LABELS) == set(ALERT_TYPES)

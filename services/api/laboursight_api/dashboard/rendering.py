@@ -2,15 +2,27 @@
 
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, get_args
 
 import pycountry
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from laboursight_schemas.findings import AlertType
 
 from .nav import SECTIONS
 
 TEMPLATES: Final = Path(__file__).with_name("templates")
 LEVELS: Final = ("low", "medium", "high", "critical")
+# What each alert asks of the analyst, as the inbox names it: two types are reviews, which never
+# move a level, and the inbox keeps them apart from the risk they do not establish.
+ALERT_TYPE_LABELS: Final[dict[str, str]] = {
+    "risk_level": "Risk level",
+    "strong_indicator": "Strong indicator",
+    "forced_labour": "Forced-labour threshold",
+    "watchlist_review": "Watchlist review",
+    "source_contradiction": "Sources disagree",
+}
+ALERT_TYPES: Final[tuple[AlertType, ...]] = get_args(AlertType)
 
 
 def when(value: datetime | str | None) -> str:
@@ -45,6 +57,11 @@ def disclosed(value: Any) -> str:
     return str(value)
 
 
+def alert_type(value: str) -> str:
+    """An alert's type as the inbox names it (a type newer than this page by its slug)."""
+    return ALERT_TYPE_LABELS.get(value, words(value))
+
+
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %"
 
@@ -63,8 +80,10 @@ def environment() -> Environment:
         "words": words,
         "percent": percent,
         "disclosed": disclosed,
+        "alert_type": alert_type,
     }
     env.filters.update(filters)
     env.globals["LEVELS"] = LEVELS
+    env.globals["ALERT_TYPES"] = ALERT_TYPES
     env.globals["SECTIONS"] = SECTIONS
     return env

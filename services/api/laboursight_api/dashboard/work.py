@@ -23,6 +23,7 @@ from laboursight_schemas.findings import RISK_LEVELS
 from .access import Ctx, PageRoute, Posted, Refusal, Viewer, action, not_found, page, render
 from .case_forms import ACTIONS, FormProblem, change_of, field_errors
 from .paging import PAGE_SIZE, next_link, start
+from .rendering import ALERT_TYPES
 from .session import PATH
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -61,9 +62,11 @@ async def inbox(request: Request, viewer: Inbox, ctx: Ctx) -> HTMLResponse:
     """Newest alerts first, open ones by default."""
     status = _filter(request, "status", (*ALERT_STATUSES, "all"), "open")
     level = _filter(request, "risk_level", RISK_LEVELS, None)
+    alert_type = _filter(request, "alert_type", ALERT_TYPES, None)
     asked = AlertQuery(
         status=None if status == "all" else status,  # type: ignore[arg-type]
         risk_level=level,  # type: ignore[arg-type]
+        alert_type=alert_type,  # type: ignore[arg-type]
     )
     query = {**vars(asked), "order": "newest"}
     scan = keyset.scan_of(ctx.db[collections.ALERTS], asked.where(viewer.tenant_id), SORT_FIELD, -1)
@@ -74,7 +77,7 @@ async def inbox(request: Request, viewer: Inbox, ctx: Ctx) -> HTMLResponse:
         start=start(request.query_params.get("cursor"), query, "time"),
         limit=PAGE_SIZE,
     )
-    filters = {"status": status, "risk_level": level}
+    filters = {"status": status, "risk_level": level, "alert_type": alert_type}
     return render(
         request,
         "inbox.html",
