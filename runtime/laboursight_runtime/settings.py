@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     # tansu cannot run the idempotent producer (INFRA-NOTES.md); Apache Kafka can and should.
     kafka_idempotent_producer: bool = True
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=0)
-    # The wait once a consumer has seen no record for kafka_idle_after_s (pipeline.pace).
-    kafka_idle_fetch_max_wait_ms: int = Field(default=250, ge=0)
+    # The wait once a consumer has seen no record for kafka_idle_after_s (pipeline.pace): 500
+    # halves the idle stack's fetches against 250 (issue 8), at up to ~1 s per hop after a lull.
+    kafka_idle_fetch_max_wait_ms: int = Field(default=500, ge=0)
     kafka_idle_after_s: float = Field(default=5.0, ge=0)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)

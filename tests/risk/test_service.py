@@ -13,11 +13,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from faststream.asgi import AsgiFastStream
 from faststream.kafka import KafkaBroker
+from faststream.kafka.subscriber.usecase import BatchSubscriber
 from pymongo.asynchronous.database import AsyncDatabase
 
 from laboursight_risk.alerts import alert_id
 from laboursight_risk.broker_log import KafkaAlertLog
-from laboursight_risk.main import bootstrap
+from laboursight_risk.main import FINDINGS_MAX_RECORDS, bootstrap
 from laboursight_risk.store import MongoRiskStore
 from laboursight_runtime.kafka import KafkaPublisher
 from laboursight_runtime.mongo import make_client
@@ -202,3 +203,16 @@ async def test_the_alert_log_tells_how_far_each_partition_of_alerts_reaches(
 def test_the_service_is_wired_outside_an_event_loop(settings: Settings) -> None:
     # As main() does, before uvicorn runs the loop: nothing may bind to a loop yet.
     assert isinstance(bootstrap(settings).broker, KafkaBroker)
+
+
+def test_findings_come_in_batches_small_enough_for_the_memory_target(settings: Settings) -> None:
+    # Issue 8: a batch of 500 findings under a backlog took risk past 150 MB resident.
+    broker = bootstrap(settings).broker
+    assert isinstance(broker, KafkaBroker)
+    batches = {
+        topic.name: subscriber.max_records
+        for subscriber in broker.subscribers
+        if isinstance(subscriber, BatchSubscriber)
+        for topic in subscriber.topics
+    }
+    assert batches[topics.FINDINGS] == FINDINGS_MAX_RECORDS < 500
