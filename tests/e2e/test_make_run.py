@@ -91,6 +91,21 @@ def _counts(uri: str) -> dict[str, Any]:
         }
 
 
+def _settled_counts(uri: str) -> dict[str, Any]:
+    """The counts once risk has recorded findings for every disclosure: it writes a disclosure's
+    findings and its alerts in one transaction, so no alert of these disclosures comes later."""
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
+    deadline = time.monotonic() + READY_S
+    with client:
+        db = client["laboursight"]
+        while time.monotonic() < deadline:
+            disclosures = db[collections.DISCLOSURES].count_documents({"tenant_id": "dev"})
+            if db[collections.FINDINGS].count_documents({"tenant_id": "dev"}) >= disclosures:
+                return _counts(uri)
+            time.sleep(0.2)
+    raise AssertionError(f"risk recorded no findings for some disclosures within {READY_S:g} s")
+
+
 def _webhook_secrets(uri: str) -> set[str]:
     """Every signing secret of the demo's subscriptions, and its key part without the prefix."""
     client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
@@ -109,7 +124,7 @@ def test_a_second_run_starts_on_the_first_one_s_data(tmp_path: Path) -> None:
         first.wait_for("a fresh start")
         first.wait_for("ALERT received")
         first.wait_for("waiting for alerts")
-        before = _counts(first.mongodb_uri())
+        before = _settled_counts(first.mongodb_uri())
         secrets = _webhook_secrets(first.mongodb_uri())
     finally:
         first.stop()
