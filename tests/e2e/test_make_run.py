@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from pymongo import MongoClient
+from pymongo.database import Database
 
 from laboursight_schemas import collections
 
@@ -84,11 +85,14 @@ class Launcher:
 def _counts(uri: str) -> dict[str, Any]:
     client: MongoClient[dict[str, Any]] = MongoClient(uri, tz_aware=True)
     with client:
-        db = client["laboursight"]
-        return {
-            name: db[name].count_documents({"tenant_id": "dev"})
-            for name in (collections.DISCLOSURES, collections.ALERTS, collections.SUBSCRIPTIONS)
-        }
+        return _counted(client["laboursight"])
+
+
+def _counted(db: Database[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        name: db[name].count_documents({"tenant_id": "dev"})
+        for name in (collections.DISCLOSURES, collections.ALERTS, collections.SUBSCRIPTIONS)
+    }
 
 
 def _settled_counts(uri: str) -> dict[str, Any]:
@@ -101,7 +105,7 @@ def _settled_counts(uri: str) -> dict[str, Any]:
         while time.monotonic() < deadline:
             disclosures = db[collections.DISCLOSURES].count_documents({"tenant_id": "dev"})
             if db[collections.FINDINGS].count_documents({"tenant_id": "dev"}) >= disclosures:
-                return _counts(uri)
+                return _counted(db)
             time.sleep(0.2)
     raise AssertionError(f"risk recorded no findings for some disclosures within {READY_S:g} s")
 

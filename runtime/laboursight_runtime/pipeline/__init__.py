@@ -58,9 +58,16 @@ The interface services code against::
 
 from .decode import Reading
 from .handler import BatchHandler, Decoded, EventT, RecordsHandler
-from .subscription import BatchSubscription, FetchBytes, subscribe_batch, subscribe_records
+from .subscription import (
+    BACKLOG_FETCH,
+    BatchSubscription,
+    FetchBytes,
+    subscribe_batch,
+    subscribe_records,
+)
 
 __all__ = [
+    "BACKLOG_FETCH",
     "BatchHandler",
     "BatchSubscription",
     "Decoded",

@@ -7,7 +7,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Final, Generic
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
@@ -364,6 +364,13 @@ class FetchBytes:
 
     total: int = 50 * 1024 * 1024
     per_partition: int = 1024 * 1024
+
+
+BACKLOG_FETCH: Final = FetchBytes(total=2 * 1024 * 1024, per_partition=512 * 1024)
+"""For a consumer whose prefetch would otherwise hold most of its memory while it lags a
+backlog: aiokafka prefetches up to a fetch's limit for every partition, and a decoded event is
+several times its bytes (issue 8: <= 150 MB resident). 2 MiB is still about a full batch (500)
+of findings or disclosures."""
 
 
 def subscribe_batch(

@@ -9,7 +9,7 @@ from faststream.asgi import AsgiFastStream
 from laboursight_runtime import logs, retention, tracing
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
 from laboursight_runtime.mongo import make_client
-from laboursight_runtime.pipeline import FetchBytes, subscribe_batch
+from laboursight_runtime.pipeline import BACKLOG_FETCH, subscribe_batch
 from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
@@ -24,13 +24,9 @@ from .store import MongoRiskStore
 
 GROUP = "risk"
 CASES_GROUP = "risk-cases"
-# aiokafka prefetches up to a fetch's limit for each of the six partitions, and a decoded
-# findings event is several times its bytes: with its defaults that prefetch is most of risk's
-# memory under a backlog (issue 8: ≤ 150 MB). 2 MiB is still about a full batch (500) of them.
-FINDINGS_FETCH = FetchBytes(total=2 * 1024 * 1024, per_partition=512 * 1024)
-# Under a backlog the batch binds as well: 500 decoded findings with their profiles, alerts and
-# bulk writes at once took risk's peak to ~176 MB; 250 kept it at ~154 MB with no fewer
-# findings/s (10,000 events straight to Kafka, tansu).
+# Under a backlog the batch binds as well as the fetch (BACKLOG_FETCH): 500 decoded findings
+# with their profiles, alerts and bulk writes at once took risk's peak to ~176 MB; 250 kept it
+# at ~154 MB with no fewer findings/s (10,000 events straight to Kafka, tansu).
 FINDINGS_MAX_RECORDS = 250
 
 
@@ -46,7 +42,7 @@ def bootstrap(settings: Settings) -> AsgiFastStream:
         group_id=GROUP,
         event_type=FindingsEvent,
         handle=RecordFindings(store, publisher),
-        fetch_bytes=FINDINGS_FETCH,
+        fetch_bytes=BACKLOG_FETCH,
         max_records=FINDINGS_MAX_RECORDS,
     )
     # A group of its own: a rebalance or a halt of one stream never pauses the other.

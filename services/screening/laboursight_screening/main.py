@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from laboursight_runtime import logs, tracing
 from laboursight_runtime.kafka import KafkaPublisher, make_broker
-from laboursight_runtime.pipeline import FetchBytes, subscribe_batch
+from laboursight_runtime.pipeline import BACKLOG_FETCH, subscribe_batch
 from laboursight_runtime.service import consumer_app, serve
 from laboursight_runtime.settings import Settings
 from laboursight_schemas import topics
@@ -20,10 +20,6 @@ from .engine import SHIPPED, SHIPPED_FOLDER, Catalogue
 from .handlers import Screener
 from .watchlists.loading import load_watchlists
 
-# aiokafka would prefetch up to 50 MiB for each of the two inputs while screening lags a backlog,
-# and a decoded disclosure is several times its bytes (issue 8: <= 150 MB resident). 2 MiB is
-# still a full batch (500) of typical disclosures.
-DISCLOSURES_FETCH = FetchBytes(total=2 * 1024 * 1024, per_partition=512 * 1024)
 INPUTS = (
     (topics.SUPPLIER_DISCLOSURES, SupplierDisclosureEvent, "screening-supplier"),
     (topics.RECRUITER_DISCLOSURES, RecruiterDisclosureEvent, "screening-recruiter"),
@@ -68,7 +64,7 @@ def bootstrap(settings: Settings, screening: ScreeningSettings) -> AsgiFastStrea
             group_id=group,
             event_type=event_type,
             handle=screener,
-            fetch_bytes=DISCLOSURES_FETCH,
+            fetch_bytes=BACKLOG_FETCH,
         )
         for topic, event_type, group in INPUTS
     ]
